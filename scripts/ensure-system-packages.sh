@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs the Debian packages tocsin runs (Prometheus, Alertmanager, Pushgateway,
+# node-exporter, Chromium for browser tests) when they are missing. Idempotent:
+# nothing is touched when every binary is already there. The packages' own
+# services are never started; tocsin supervises the binaries itself.
+set -euo pipefail
+
+declare -A want=(
+  [/usr/bin/prometheus]=prometheus
+  [/usr/bin/promtool]=prometheus
+  [/usr/bin/prometheus-alertmanager]=prometheus-alertmanager
+  [/usr/bin/amtool]=prometheus-alertmanager
+  [/usr/bin/prometheus-pushgateway]=prometheus-pushgateway
+  [/usr/bin/prometheus-node-exporter]=prometheus-node-exporter
+  [/usr/bin/chromium]=chromium
+  [/usr/bin/sqlite3]=sqlite3
+)
+missing=()
+for bin in "${!want[@]}"; do
+  [ -x "$bin" ] || missing+=("${want[$bin]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+pkgs=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+echo "tocsin: installing Debian packages: $pkgs"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "tocsin: need root to run: apt-get install -y $pkgs" >&2; exit 1
+  fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# The Debian packages try to start their services through systemd/invoke-rc.d;
+# policy-rc.d 101 keeps them stopped (there is no init system in containers anyway).
+policy=/usr/sbin/policy-rc.d
+created_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && created_policy=1
+fi
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $pkgs >/dev/null
+[ -n "$created_policy" ] && $sudo rm -f "$policy"
+echo "tocsin: Debian packages ready"

@@ -1,0 +1,12 @@
+"""Helpers for testing code instrumented with tocsin.
+
+- :func:`fresh_metrics`: an isolated registry set as the default for a block;
+  the pytest fixture ``tocsin_metrics`` does the same per test.
+- :func:`sample_value` / :func:`samples`: read what a registry would expose.
+"""
+
+from __future__ import annotations
+
+from ._metrics import fresh_metrics, sample_value, samples
+
+__all__ = ["fresh_metrics", "sample_value", "samples"]
