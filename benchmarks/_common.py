@@ -1,0 +1,42 @@
+"""Shared by every benchmark: timing helpers and the results file format.
+
+Each benchmark compares tocsin with its peers in the same run (same machine,
+same load) and writes ``benchmarks/results/<name>.json``: absolute figures are
+machine-dependent, the ratios are what to read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def best_of(fn: Callable[[], float], repeats: int = 5) -> float:
+    """The median of ``repeats`` runs of ``fn`` (which returns one measurement)."""
+    return statistics.median(fn() for _ in range(repeats))
+
+
+def write_results(name: str, results: dict[str, Any]) -> Path:
+    """Write ``benchmarks/results/<name>.json`` (with the machine facts) and return its path."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps({"benchmark": name, "machine": machine(), **results}, indent=2) + "\n")
+    return path
