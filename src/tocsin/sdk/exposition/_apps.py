@@ -1,0 +1,109 @@
+"""``/metrics`` as a WSGI app and as a pure ASGI app, both thin shells over :class:`Exposition`.
+
+Mount them where the framework mounts apps (Flask ``DispatcherMiddleware``,
+Starlette ``Mount("/metrics", app)``, FastAPI ``app.mount``), or serve them
+as they are. Neither imports a framework.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from ._auth import Auth
+from ._core import Exposition, MetricsResponse
+
+__all__ = ["make_asgi_app", "make_wsgi_app"]
+
+_Scope = MutableMapping[str, Any]
+_Message = MutableMapping[str, Any]
+_Receive = Callable[[], Awaitable[_Message]]
+_Send = Callable[[_Message], Awaitable[None]]
+ASGIApp = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def make_wsgi_app(
+    registry: CollectorRegistry | None = None,
+    *,
+    auth: Auth | None = None,
+    gzip: bool = True,
+    multiprocess: bool | None = None,
+) -> WSGIApp:
+    """A WSGI app answering every request with the metrics page (see :class:`Exposition`)."""
+    exposition = Exposition(registry, auth=auth, gzip=gzip, multiprocess=multiprocess)
+
+    def metrics_app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        response = exposition.respond(
+            environ.get("REQUEST_METHOD", "GET"),
+            authorization=environ.get("HTTP_AUTHORIZATION"),
+            accept=environ.get("HTTP_ACCEPT"),
+            accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
+            query_string=environ.get("QUERY_STRING", ""),
+        )
+        start_response(response.status_line, response.headers)
+        return [response.body]
+
+    return metrics_app
+
+
+def _header(scope: _Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _send_response(send: _Send, response: MetricsResponse) -> None:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": response.body})
+
+
+async def _lifespan(receive: _Receive, send: _Send) -> None:
+    """Answer lifespan events, so the app also runs alone under uvicorn."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def make_asgi_app(
+    registry: CollectorRegistry | None = None,
+    *,
+    auth: Auth | None = None,
+    gzip: bool = True,
+    multiprocess: bool | None = None,
+) -> ASGIApp:
+    """A pure ASGI app answering every HTTP request with the metrics page (see :class:`Exposition`).
+
+    Rendering (reading the multiprocess files, compressing) runs in a worker
+    thread so a large page does not stall the event loop.
+    """
+    exposition = Exposition(registry, auth=auth, gzip=gzip, multiprocess=multiprocess)
+
+    async def metrics_app(scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # websockets have no metrics page; closing the scope refuses them
+        from anyio import to_thread  # lazily: importing the package must stay light
+
+        response = await to_thread.run_sync(
+            lambda: exposition.respond(
+                scope.get("method", "GET"),
+                authorization=_header(scope, b"authorization"),
+                accept=_header(scope, b"accept"),
+                accept_encoding=_header(scope, b"accept-encoding"),
+                query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
+            )
+        )
+        await _send_response(send, response)
+
+    return metrics_app
