@@ -1,0 +1,207 @@
+"""A small Prometheus HTTP API client, sync and async, on httpx.
+
+Both twins share one core: a :class:`_Call` says what to request and how to read the answer, so the only
+code that differs between :class:`PrometheusAPI` and :class:`AsyncPrometheusAPI` is the line that sends it
+(the httpx habit; copying the twins by hand is how they drift apart)::
+
+    from tocsin.promapi import PrometheusAPI
+
+    with PrometheusAPI("http://127.0.0.1:9090") as prom:
+        prom.ready()                      # True once the TSDB is loaded
+        prom.query("up")                  # [{"metric": {...}, "value": [ts, "1"]}, ...]
+        prom.targets()                    # active targets with health and lastError
+
+The same calls work against an Alertmanager for :meth:`~PrometheusAPI.ready`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Self
+
+import httpx
+
+from tocsin.errors import TocsinError
+
+__all__ = ["AsyncPrometheusAPI", "PrometheusAPI", "PrometheusAPIError"]
+
+Time = float | datetime | str
+
+
+class PrometheusAPIError(TocsinError):
+    """Prometheus answered with an error (bad query, not ready) or could not be reached; says which URL."""
+
+
+def _time(value: Time) -> str:
+    if isinstance(value, datetime):
+        return f"{value.timestamp():.3f}"
+    if isinstance(value, float | int):
+        return f"{value:.3f}"
+    return value
+
+
+def _data(response: httpx.Response) -> Any:
+    """The ``data`` member of a Prometheus API answer, or a :class:`PrometheusAPIError` naming the URL."""
+    try:
+        body = response.json()
+    except ValueError:
+        raise PrometheusAPIError(
+            f"{response.request.url}: HTTP {response.status_code}, not a Prometheus API answer"
+        ) from None
+    if body.get("status") != "success":
+        raise PrometheusAPIError(
+            f"{response.request.url}: {body.get('errorType', 'error')}: {body.get('error', response.text)}"
+        )
+    return body["data"]
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request and how to read its answer: the whole shared core of both clients."""
+
+    path: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    parse: Callable[[httpx.Response], Any] = _data
+
+
+def _query(expr: str, time: Time | None) -> _Call:
+    params = {"query": expr}
+    if time is not None:
+        params["time"] = _time(time)
+    return _Call("/api/v1/query", params, lambda r: _data(r)["result"])
+
+
+def _query_range(expr: str, start: Time, end: Time, step: float | str) -> _Call:
+    params = {"query": expr, "start": _time(start), "end": _time(end), "step": str(step)}
+    return _Call("/api/v1/query_range", params, lambda r: _data(r)["result"])
+
+
+def _targets(state: str) -> _Call:
+    return _Call("/api/v1/targets", {"state": state}, lambda r: _data(r)["activeTargets"])
+
+
+def _alerts() -> _Call:
+    return _Call("/api/v1/alerts", {}, lambda r: _data(r)["alerts"])
+
+
+def _rules(kind: str | None) -> _Call:
+    return _Call("/api/v1/rules", {"type": kind} if kind else {}, lambda r: _data(r)["groups"])
+
+
+def _ready() -> _Call:
+    return _Call("/-/ready", {}, lambda r: r.status_code == 200)
+
+
+def _error(base_url: str, call: _Call, exc: httpx.HTTPError) -> PrometheusAPIError:
+    return PrometheusAPIError(f"{base_url}{call.path}: {exc.__class__.__name__}: {exc}")
+
+
+class _Base:
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+
+
+class PrometheusAPI(_Base):
+    """Blocking client; use as a context manager or call :meth:`close`."""
+
+    def __init__(self, base_url: str, *, timeout: float = 5.0, client: httpx.Client | None = None) -> None:
+        super().__init__(base_url)
+        self._client = client or httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def _send(self, call: _Call) -> Any:
+        try:
+            response = self._client.get(call.path, params=dict(call.params))
+        except httpx.HTTPError as exc:
+            raise _error(self.base_url, call, exc) from exc
+        return call.parse(response)
+
+    def query(self, expr: str, time: Time | None = None) -> list[dict[str, Any]]:
+        """Instant query: the ``result`` list (vector samples)."""
+        return self._send(_query(expr, time))  # type: ignore[no-any-return]
+
+    def query_range(self, expr: str, start: Time, end: Time, step: float | str) -> list[dict[str, Any]]:
+        """Range query: the ``result`` list (one matrix series per label set)."""
+        return self._send(_query_range(expr, start, end, step))  # type: ignore[no-any-return]
+
+    def targets(self, state: str = "active") -> list[dict[str, Any]]:
+        """Scrape targets with ``health`` (up/down/unknown), ``lastError`` and ``scrapeUrl``."""
+        return self._send(_targets(state))  # type: ignore[no-any-return]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Pending and firing alerts as Prometheus sees them."""
+        return self._send(_alerts())  # type: ignore[no-any-return]
+
+    def rules(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Loaded rule groups (``kind`` "alert" or "record" filters)."""
+        return self._send(_rules(kind))  # type: ignore[no-any-return]
+
+    def ready(self) -> bool:
+        """True when ``/-/ready`` answers 200; False while starting or unreachable."""
+        try:
+            return bool(self._send(_ready()))
+        except PrometheusAPIError:
+            return False
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncPrometheusAPI(_Base):
+    """The asyncio twin of :class:`PrometheusAPI`, same methods awaited."""
+
+    def __init__(
+        self, base_url: str, *, timeout: float = 5.0, client: httpx.AsyncClient | None = None
+    ) -> None:
+        super().__init__(base_url)
+        self._client = client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+
+    async def _send(self, call: _Call) -> Any:
+        try:
+            response = await self._client.get(call.path, params=dict(call.params))
+        except httpx.HTTPError as exc:
+            raise _error(self.base_url, call, exc) from exc
+        return call.parse(response)
+
+    async def query(self, expr: str, time: Time | None = None) -> list[dict[str, Any]]:
+        """Instant query: the ``result`` list (vector samples)."""
+        return await self._send(_query(expr, time))  # type: ignore[no-any-return]
+
+    async def query_range(self, expr: str, start: Time, end: Time, step: float | str) -> list[dict[str, Any]]:
+        """Range query: the ``result`` list (one matrix series per label set)."""
+        return await self._send(_query_range(expr, start, end, step))  # type: ignore[no-any-return]
+
+    async def targets(self, state: str = "active") -> list[dict[str, Any]]:
+        """Scrape targets with ``health`` (up/down/unknown), ``lastError`` and ``scrapeUrl``."""
+        return await self._send(_targets(state))  # type: ignore[no-any-return]
+
+    async def alerts(self) -> list[dict[str, Any]]:
+        """Pending and firing alerts as Prometheus sees them."""
+        return await self._send(_alerts())  # type: ignore[no-any-return]
+
+    async def rules(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Loaded rule groups (``kind`` "alert" or "record" filters)."""
+        return await self._send(_rules(kind))  # type: ignore[no-any-return]
+
+    async def ready(self) -> bool:
+        """True when ``/-/ready`` answers 200; False while starting or unreachable."""
+        try:
+            return bool(await self._send(_ready()))
+        except PrometheusAPIError:
+            return False
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

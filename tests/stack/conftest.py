@@ -1,0 +1,97 @@
+"""Stack fixtures: every port free-picked, every stack in its own tmp state dir, stopped by pid."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, wait_for
+from tests.stack._bundles import hand_bundle
+from tocsin.stack import StackLayout, StackSettings, Supervisor, build_plan, install_bundle
+from tocsin.stack.state import read_state
+
+
+def free_settings(root: Path) -> StackSettings:
+    """Settings with every port picked free now, so parallel suites never collide."""
+    return StackSettings(
+        state_dir=root,
+        prometheus=free_port(),
+        alertmanager=free_port(),
+        pushgateway=free_port(),
+        node_exporter=free_port(),
+        receiver=free_port(),
+        receiver_smtp=free_port(),
+        ha_prometheus=free_port(),
+        ha_alertmanager=free_port(),
+        cluster=(free_port(), free_port()),
+    )
+
+
+@dataclass
+class Running:
+    """A running stack plus the small verbs the tests need."""
+
+    settings: StackSettings
+    layout: StackLayout
+    http: httpx.Client
+
+    def url(self, kind: str) -> str:
+        return f"http://{self.settings.host}:{getattr(self.settings, kind)}"
+
+    def push(self, job: str, body: str) -> None:
+        self.http.put(f"{self.url('pushgateway')}/metrics/job/{job}", content=body).raise_for_status()
+
+    def unpush(self, job: str) -> None:
+        self.http.delete(f"{self.url('pushgateway')}/metrics/job/{job}").raise_for_status()
+
+    def receiver(self, what: str, **params: Any) -> list[dict[str, Any]]:
+        response = self.http.get(f"{self.url('receiver')}/api/v1/{what}", params=params)
+        response.raise_for_status()
+        return response.json()  # type: ignore[no-any-return]
+
+    def component(self, name: str) -> dict[str, Any]:
+        state = read_state(self.layout)
+        assert state is not None
+        return state["components"][name]  # type: ignore[no-any-return]
+
+    def kill9(self, name: str, timeout: float = 2.0) -> float:
+        """SIGKILL a component; returns how long until the supervisor had started a new one."""
+        old = self.component(name)["pid"]
+        os.kill(old, signal.SIGKILL)
+        killed = time.monotonic()
+        wait_for(lambda: self.component(name)["pid"] not in (None, old), timeout=timeout, what=f"{name} restart")
+        return time.monotonic() - killed
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        response = self.http.get(f"{self.url('prometheus')}/api/v1/query", params={"query": expr})
+        response.raise_for_status()
+        return response.json()["data"]["result"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def hand_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The single-node stack on hand-written configs, run by a Supervisor in a thread."""
+    root = tmp_path_factory.mktemp("stack")
+    settings = free_settings(root)
+    layout = StackLayout(root)
+    install_bundle(layout, hand_bundle(settings, refused_port=free_port()))
+    supervisor = Supervisor(build_plan(settings, layout), layout)
+    ready, stop = threading.Event(), threading.Event()
+    thread = threading.Thread(target=supervisor.serve, kwargs={"on_ready": lambda _: ready.set(), "stop": stop})
+    thread.start()
+    try:
+        assert ready.wait(30), "stack not ready in 30 s"
+        with httpx.Client(timeout=5) as http:
+            yield Running(settings, layout, http)
+    finally:
+        stop.set()
+        thread.join(30)

@@ -1,0 +1,98 @@
+"""The supervised stack on hand-written configs: readiness, alert delivery to every sink, crash recovery."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import wait_for
+from tests.stack.conftest import Running
+from tocsin.promapi import PrometheusAPI
+from tocsin.stack.silences import saved_silences
+from tocsin.stack.targets import target_rows
+
+pytestmark = pytest.mark.integration
+
+
+def test_every_target_scraped_and_broken_ones_explained(hand_stack: Running) -> None:
+    with PrometheusAPI(hand_stack.url("prometheus")) as prom:
+        assert prom.ready()
+        rows = wait_for(
+            lambda: (r := target_rows(prom.targets())) and all(t.state != "unknown" for t in r) and r,
+            what="first scrapes",
+        )
+    by_job = {r.job: r for r in rows}
+    assert {by_job[j].state for j in ("pushgateway", "node", "receiver")} == {"up"}
+    assert by_job["refused"].error.startswith("connection refused")
+    assert by_job["wrong-path"].error.startswith("404 on the metrics path /nope")
+    assert by_job["not-metrics"].error.startswith("not Prometheus format")
+
+
+def test_alert_reaches_webhook_mail_and_slack_then_resolves(hand_stack: Running) -> None:
+    # fast profile: for 2 s + 2 × 1 s interval + group_wait 0 s + 5 s of slack
+    budget = 2 + 2 * 1 + 0 + 5
+    hand_stack.push("queue", "queue_length 50\n")
+    pushed = time.monotonic()
+    firing = wait_for(
+        lambda: hand_stack.receiver("notifications", alertname="QueueTooLong", status="firing"),
+        timeout=budget,
+        interval=0.05,
+        what="firing notification",
+    )
+    fired_after = time.monotonic() - pushed
+    assert firing[0]["labels"]["severity"] == "critical"
+    mails = wait_for(lambda: [m for m in hand_stack.receiver("mails") if "QueueTooLong" in m["subject"]])
+    assert "FIRING" in mails[0]["subject"]
+    slack = wait_for(lambda: [m for m in hand_stack.receiver("slack") if "QueueTooLong" in m["text"]])
+    assert slack[0]["path"] == "T000/B000"
+
+    hand_stack.push("queue", "queue_length 0\n")
+    dropped = time.monotonic()
+    wait_for(
+        lambda: hand_stack.receiver("notifications", alertname="QueueTooLong", status="resolved"),
+        timeout=budget,
+        interval=0.05,
+        what="resolved notification",
+    )
+    print(f"firing after {fired_after:.2f}s, resolved after {time.monotonic() - dropped:.2f}s")
+    wait_for(lambda: [m for m in hand_stack.receiver("mails") if m["subject"].startswith("[RESOLVED]")])
+    # the same alert delivered again (repeat, HA) is one stored transition per status
+    assert len(hand_stack.receiver("notifications", alertname="QueueTooLong", status="firing")) == 1
+
+
+def test_prometheus_kill9_is_restarted_fast_and_keeps_its_series(hand_stack: Running) -> None:
+    hand_stack.push("marker", "before_kill_marker 7\n")
+    wait_for(lambda: hand_stack.query("before_kill_marker"), what="marker scraped")
+    hand_stack.unpush("marker")  # from now on only the TSDB has it
+    restarted_in = hand_stack.kill9("prometheus")
+    assert restarted_in <= 2.0
+    with PrometheusAPI(hand_stack.url("prometheus")) as prom:
+        wait_for(prom.ready, what="prometheus ready after restart")
+    result = wait_for(lambda: hand_stack.query("last_over_time(before_kill_marker[10m])"), what="old series")
+    assert result[0]["value"][1] == "7"
+    assert hand_stack.component("prometheus")["restarts"] == 1
+
+
+def test_alertmanager_kill9_keeps_silences(hand_stack: Running) -> None:
+    am = hand_stack.url("alertmanager")
+    now = datetime.now(UTC)
+    silence = {
+        "matchers": [{"name": "alertname", "value": "DiskFull", "isRegex": False, "isEqual": True}],
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(hours=1)).isoformat(),
+        "createdBy": "test",
+        "comment": "maintenance window",
+    }
+    sid = hand_stack.http.post(f"{am}/api/v2/silences", json=silence).json()["silenceID"]
+    wait_for(lambda: sid in saved_silences(hand_stack.layout.silences_file), what="silence copied")
+    assert hand_stack.kill9("alertmanager") <= 2.0
+
+    def listed() -> list[dict[str, object]]:
+        live = hand_stack.http.get(f"{am}/api/v2/silences").json()
+        return [s for s in live if s["comment"] == "maintenance window" and s["status"]["state"] == "active"]
+
+    kept = wait_for(listed, timeout=10, what="silence back after restart")
+    assert kept[0]["matchers"][0]["value"] == "DiskFull"
+    assert kept[0]["createdBy"] == "test"
