@@ -1,0 +1,180 @@
+"""All patterns of a source matched in one pass over a block of complete lines.
+
+The hot path stays in bytes: a multi-pattern engine finds *candidate* lines
+(hyperscan scans the whole block in one call; re2's ``Set`` tests one line at a
+time; plain ``re`` is the fallback), and only those lines are decoded and
+re-matched with Python's ``re`` to confirm the hit and read the captures. The
+engines are prefilters, so their small syntax differences can cost a
+re-match, never a wrong count: ``re`` has the last word on every line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["ENGINES", "CompiledPattern", "Hit", "Matcher"]
+
+log = logging.getLogger(__name__)
+
+#: Engines in order of preference; ``auto`` takes the first that compiles every pattern.
+ENGINES: tuple[str, ...] = ("hyperscan", "re2", "re")
+_RE2_MAX_MEM = 256 << 20  # re2.Set silently returns "no match" when its DFA runs out of memory
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledPattern:
+    """One configured pattern, ready for the confirm/capture step."""
+
+    index: int
+    regex: re.Pattern[str]
+    value_group: str | None
+    label_names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A confirmed match of pattern ``index`` on the line ``block[start:end]`` (without its newline)."""
+
+    index: int
+    start: int
+    end: int
+    match: re.Match[str]
+
+
+class Matcher:
+    """Finds which lines of a block match which patterns; ``engine`` is ``auto`` or one of :data:`ENGINES`."""
+
+    def __init__(self, patterns: Sequence[CompiledPattern], engine: str = "auto") -> None:
+        self.patterns = list(patterns)
+        self.engine = "none"
+        self._candidates: Callable[[bytes], list[tuple[int, int, int]]] = _no_candidates
+        if not self.patterns:
+            return
+        for name in ENGINES if engine == "auto" else (engine,):
+            try:
+                self._candidates = _BUILDERS[name](self.patterns)
+            except Exception as err:  # an engine missing or rejecting a pattern: try the next one
+                if engine != "auto":
+                    raise
+                log.debug("logwatch: engine %s unavailable: %s", name, err)
+                continue
+            self.engine = name
+            return
+
+    def scan(self, block: bytes) -> list[Hit]:
+        """Confirmed hits in ``block`` (complete lines, each ending with a newline), at most one per
+        (line, pattern), in line order."""
+        hits = []
+        text_cache: dict[int, str] = {}
+        for index, start, end in self._candidates(block):
+            text = text_cache.get(start)
+            if text is None:
+                text = text_cache[start] = block[start:end].decode("utf-8", "replace")
+            match = self.patterns[index].regex.search(text)
+            if match is not None:
+                hits.append(Hit(index, start, end, match))
+        return hits
+
+
+def _no_candidates(block: bytes) -> list[tuple[int, int, int]]:
+    return []
+
+
+def _hyperscan(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[int, int, int]]]:
+    import hyperscan
+
+    flags = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_MULTILINE
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+    db.compile(
+        expressions=[p.regex.pattern.encode() for p in patterns],
+        ids=list(range(len(patterns))),
+        elements=len(patterns),
+        flags=[
+            flags | (hyperscan.HS_FLAG_CASELESS if p.regex.flags & re.IGNORECASE else 0) for p in patterns
+        ],
+    )
+
+    def candidates(block: bytes) -> list[tuple[int, int, int]]:
+        ends: list[tuple[int, int]] = []
+        append = ends.append
+
+        def on_match(index: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            append((to, index))
+
+        db.scan(block, match_event_handler=on_match)
+        if not ends:
+            return []
+        ends.sort()
+        out = []
+        seen: set[tuple[int, int]] = set()
+        rfind, find = block.rfind, block.find
+        line_start, line_end = -1, -1
+        for to, index in ends:
+            last = max(to - 1, 0)  # the match's last byte; a newline there belongs to the line it ends
+            if not line_start <= last <= line_end:
+                line_start = rfind(b"\n", 0, last) + 1
+                line_end = find(b"\n", last)
+            if (line_start, index) not in seen:
+                seen.add((line_start, index))
+                out.append((index, line_start, line_end))
+        return out
+
+    return candidates
+
+
+def _re2(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[int, int, int]]]:
+    import re2
+
+    options = re2.Options()
+    options.max_mem = _RE2_MAX_MEM
+    rset = re2.Set.SearchSet(options)
+    for pattern in patterns:
+        source = pattern.regex.pattern
+        if pattern.regex.flags & re.IGNORECASE:
+            source = "(?i)" + source
+        if rset.Add(source.encode()) < 0:
+            raise ValueError(f"re2 rejects {source!r}")
+    if not rset.Compile():
+        raise ValueError("re2 could not compile the pattern set")
+    match = rset.Match
+
+    def candidates(block: bytes) -> list[tuple[int, int, int]]:
+        out = []
+        start = 0
+        for line in block.split(b"\n")[:-1]:
+            end = start + len(line)
+            found = match(line)
+            if found:
+                out.extend((index, start, end) for index in sorted(found))
+            start = end + 1
+        return out
+
+    return candidates
+
+
+def _plain_re(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[int, int, int]]]:
+    searches = [p.regex.search for p in patterns]
+
+    def candidates(block: bytes) -> list[tuple[int, int, int]]:
+        out = []
+        start = 0
+        for line in block.split(b"\n")[:-1]:
+            end = start + len(line)
+            text = line.decode("utf-8", "replace")
+            for index, search in enumerate(searches):
+                if search(text):
+                    out.append((index, start, end))
+            start = end + 1
+        return out
+
+    return candidates
+
+
+_BUILDERS: dict[str, Callable[[Sequence[CompiledPattern]], Callable[[bytes], list[tuple[int, int, int]]]]] = {
+    "hyperscan": _hyperscan,
+    "re2": _re2,
+    "re": _plain_re,
+}

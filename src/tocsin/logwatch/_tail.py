@@ -1,0 +1,304 @@
+"""Following the files of one glob through rotation, truncation, deletion and restarts.
+
+A file is identified by device + inode **and** a fingerprint of its head (the
+first 1 KiB, or what exists of it), re-checked on every read: ``size < offset``
+alone misses a truncation that regrew past the old offset, and inode numbers
+are reused. Positions only ever advance past a newline, so a partial last line
+is read again, whole, once its writer ends it.
+
+Rotation:
+
+- *rename and create*: the renamed file keeps its inode; it is followed by its
+  open descriptor (or, after a restart, found again by inode in its directory)
+  and read to the end, then closed once idle for ``rotate_wait`` seconds;
+- *copytruncate*: the truncated file's unread tail is read from the copy (a
+  sibling whose head has the old fingerprint), then the file restarts at 0. A
+  copy that the glob also matches is recognised by its head and never read twice;
+- *deletion*: the open descriptor is read to its end, then closed.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["HEAD_BYTES", "FileState", "Tail"]
+
+#: How much of a file's head identifies it.
+HEAD_BYTES = 1024
+_CHUNK = 1 << 20  # bytes per read; a line longer than this is cut into pieces
+_MAX_PER_POLL = 16 << 20  # bytes per file per poll, so one busy file cannot starve the others
+
+#: ``emit(generation, offset, block)`` with ``block`` a run of complete lines starting at ``offset``.
+Emit = Callable[[str, int, bytes], None]
+
+
+def _fingerprint(head: bytes) -> str:
+    return hashlib.blake2b(head, digest_size=16).hexdigest()
+
+
+@dataclass
+class FileState:
+    """What is persisted per file: identity, fingerprint and the offset just past the last counted line."""
+
+    dev: int
+    ino: int
+    path: str
+    offset: int = 0
+    head_len: int = 0
+    head_hash: str = field(default_factory=lambda: _fingerprint(b""))
+    generation: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    rotated: bool = False  # no longer at a watched path: drain, then close
+    copy_of: str = ""  # generation of the live file this one is a copy of (copytruncate in progress)
+    fd: int | None = field(default=None, repr=False, compare=False)
+    idle_since: float = field(default=0.0, repr=False, compare=False)
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        del data["fd"], data["idle_since"]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> FileState:
+        known = {
+            k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in ("fd", "idle_since")
+        }
+        return cls(**known)  # type: ignore[arg-type]
+
+    def head_matches(self, fd: int) -> bool:
+        return self.head_len == 0 or _fingerprint(os.pread(fd, self.head_len, 0)) == self.head_hash
+
+
+class Tail:
+    """The files behind one glob; :meth:`poll` emits every complete line not emitted before."""
+
+    def __init__(self, pattern: str, rotate_wait: float = 2.0, from_end: bool = False) -> None:
+        self.pattern = pattern
+        self.rotate_wait = rotate_wait
+        self.from_end = from_end  # only for files present at the very first poll without saved state
+        self.files: dict[tuple[int, int], FileState] = {}
+        self.rotations = 0
+        self.truncations = 0
+        self.lost_files = 0
+        self._restored = False
+        self._first_poll = True
+
+    # ------------------------------------------------------------------------------------ persistence
+
+    def state(self) -> list[dict[str, object]]:
+        return [f.to_json() for f in self.files.values()]
+
+    def restore(self, saved: list[dict[str, object]]) -> None:
+        self._restored = True
+        for data in saved:
+            state = FileState.from_json(data)
+            self.files[(state.dev, state.ino)] = state
+
+    def close(self) -> None:
+        for state in self.files.values():
+            self._close(state)
+
+    # ------------------------------------------------------------------------------------ polling
+
+    def poll(self, emit: Emit) -> bool:
+        """Discover files, follow rotations, emit new complete lines; True if anything was emitted."""
+        now = time.monotonic()
+        seen = self._discover()
+        progressed = False
+        for key, state in list(self.files.items()):
+            if key not in seen and not state.rotated:
+                state.rotated = True
+                state.idle_since = now
+                self.rotations += 1
+            if state.fd is None and not self._reopen(state):
+                del self.files[key]
+                self.lost_files += 1
+                continue
+            if state.copy_of:
+                continue
+            if self._read(state, emit):
+                progressed = True
+                state.idle_since = now
+            elif state.rotated and now - state.idle_since >= self.rotate_wait:
+                self._read(state, emit, final=True)
+                self._close(state)
+                del self.files[key]
+        self._first_poll = False
+        return progressed
+
+    def pending_bytes(self) -> int:
+        """Bytes written but not yet emitted (a partial last line counts until it ends)."""
+        total = 0
+        for state in self.files.values():
+            if state.fd is not None and not state.copy_of:
+                total += max(os.fstat(state.fd).st_size - state.offset, 0)
+        return total
+
+    def _discover(self) -> set[tuple[int, int]]:
+        seen: set[tuple[int, int]] = set()
+        for path in sorted(glob.glob(self.pattern)):
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                continue
+            if not os.path.isfile(path):
+                continue
+            key = (st.st_dev, st.st_ino)
+            seen.add(key)
+            state = self.files.get(key)
+            if state is not None:
+                state.path, state.rotated = path, False
+                continue
+            self._add(path, key, st.st_size)
+        return seen
+
+    def _add(self, path: str, key: tuple[int, int], size: int) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except (FileNotFoundError, PermissionError):
+            return
+        state = FileState(dev=key[0], ino=key[1], path=path, fd=fd)
+        _extend_head(state, fd)
+        twin = self._twin_of(state)
+        if twin is not None:
+            state.copy_of = twin.generation  # a copy of a live file: its lines come from the original
+        elif self._first_poll and not self._restored and self.from_end:
+            state.offset = _last_newline_end(fd, size)
+        self.files[key] = state
+
+    def _twin_of(self, state: FileState) -> FileState | None:
+        """A live, watched file in the same directory whose head this new file repeats."""
+        if state.head_len == 0:
+            return None
+        for other in self.files.values():
+            if (
+                other.copy_of
+                or other.fd is None
+                or os.path.dirname(other.path) != os.path.dirname(state.path)
+            ):
+                continue
+            if other.head_len == state.head_len and other.head_hash == state.head_hash:
+                return other
+        return None
+
+    def _reopen(self, state: FileState) -> bool:
+        """After a restart: the file at its path if the identity holds, else by inode in its directory."""
+        for path in _candidates(state.path):
+            try:
+                fd = os.open(path, os.O_RDONLY)
+            except OSError:
+                continue
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) == (state.dev, state.ino):
+                if path != state.path:
+                    state.path, state.rotated = path, True
+                    state.idle_since = time.monotonic()
+                state.fd = fd
+                return True
+            os.close(fd)
+        return False
+
+    # ------------------------------------------------------------------------------------ reading
+
+    def _read(self, state: FileState, emit: Emit, final: bool = False) -> bool:
+        fd = state.fd
+        assert fd is not None
+        if state.copy_of:
+            return False
+        if not state.head_matches(fd) or os.fstat(fd).st_size < state.offset:
+            self._truncated(state, emit)
+        _extend_head(state, fd)
+        emitted = False
+        budget = _MAX_PER_POLL
+        while budget > 0:
+            data = os.pread(fd, _CHUNK, state.offset)
+            if not data:
+                break
+            if not state.head_matches(fd):  # truncated while we read: those bytes may be the new file's
+                self._truncated(state, emit)
+                continue
+            cut = data.rfind(b"\n") + 1
+            if cut == 0:
+                if len(data) < _CHUNK and not final:
+                    break  # a partial line: wait for its end
+                data, cut = data + b"\n", len(data)  # an over-long line, or the end of a finished file
+            emit(state.generation, state.offset, data[:cut] if cut < len(data) else data)
+            state.offset += cut
+            budget -= cut
+            emitted = True
+        return emitted
+
+    def _truncated(self, state: FileState, emit: Emit) -> None:
+        """copytruncate (or a writer that truncates): finish the old content from its copy, restart at 0."""
+        self.truncations += 1
+        copy = _find_copy(state)
+        if copy is not None:
+            tail = copy[1]
+            if tail:
+                if not tail.endswith(b"\n"):
+                    tail += b"\n"  # the copy is final: its last line has ended
+                emit(state.generation, state.offset, tail)
+        for other in self.files.values():
+            if other.copy_of == state.generation:  # everything in it is now counted
+                other.copy_of = ""
+                if other.fd is not None:
+                    other.offset = os.fstat(other.fd).st_size
+        state.offset = 0
+        state.head_len = 0
+        state.head_hash = _fingerprint(b"")
+        state.generation = uuid.uuid4().hex[:16]
+
+    def _close(self, state: FileState) -> None:
+        if state.fd is not None:
+            os.close(state.fd)
+            state.fd = None
+
+
+def _extend_head(state: FileState, fd: int) -> None:
+    if state.head_len < HEAD_BYTES:
+        head = os.pread(fd, HEAD_BYTES, 0)
+        if len(head) > state.head_len:
+            state.head_len, state.head_hash = len(head), _fingerprint(head)
+
+
+def _last_newline_end(fd: int, size: int) -> int:
+    start = max(size - _CHUNK, 0)
+    cut = os.pread(fd, size - start, start).rfind(b"\n")
+    return start + cut + 1 if cut >= 0 else 0
+
+
+def _candidates(path: str) -> Iterator[str]:
+    yield path
+    directory = os.path.dirname(path) or "."
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.path != path and entry.is_file(follow_symlinks=False):
+            yield entry.path
+
+
+def _find_copy(state: FileState) -> tuple[str, bytes] | None:
+    """The sibling holding the truncated content (same head fingerprint, at least ``offset`` bytes long)
+    and its bytes past ``offset``: the lines the truncation took before they were read."""
+    if state.head_len == 0:
+        return None
+    for path in _candidates(state.path):
+        try:
+            with open(path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if (st.st_dev, st.st_ino) == (state.dev, state.ino) or st.st_size < state.offset:
+                    continue
+                if _fingerprint(f.read(state.head_len)) != state.head_hash:
+                    continue
+                f.seek(state.offset)
+                return path, f.read()
+        except OSError:
+            continue
+    return None

@@ -1,0 +1,374 @@
+"""The ``logs:`` model: which files to follow, which patterns count what, where lines are kept.
+
+The same :class:`LogsConfig` is the spec's ``logs:`` section and the whole of a
+standalone ``logwatch.yaml``; :func:`load_config` reads the latter with line
+numbers so every mistake is reported as ``file:line:col: what (how to fix)``,
+all of them at once, as :class:`~tocsin.errors.SpecError`.
+
+A complete example (seed 003, the MongoDB order archiver)::
+
+    files:
+      - path: logs/*.log
+        source: archiver
+        level: '\\[(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\\]'
+    patterns:
+      - {name: orders_archived, regex: '✅ Archived (?P<count>\\d+) orders', value: count}
+      - {name: change_stream_opened, regex: '✅ Change Stream opened successfully'}
+      - {name: database_connected, regex: '✅ Connected to database'}
+      - {name: orders_incomplete, regex: '⚠️  Order .+ is incomplete'}
+      - {name: orders_duplicates, regex: '⚠️  Order .+ already archived'}
+      - {name: resume_token_load_failures, regex: '⚠️  Could not load resume token'}
+      - {name: connection_errors, regex: '❌ Failed to connect to MongoDB'}
+      - {name: order_enrich_errors, regex: '❌ Error enriching order'}
+      - {name: change_stream_errors, regex: '❌ Change Stream error'}
+    directories:
+      - path: logs
+    store: {retention: 7d}
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from tocsin.errors import Problem, SpecError
+
+__all__ = [
+    "LEVELS",
+    "DirectoryConfig",
+    "FileConfig",
+    "LogsConfig",
+    "LokiConfig",
+    "PatternConfig",
+    "StoreConfig",
+    "level_rank",
+    "load_config",
+    "normalize_level",
+    "parse_duration",
+]
+
+#: Log levels from least to most severe; aliases (WARN, FATAL, lower case) are normalised to these.
+LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+_LEVEL_ALIASES = {
+    "WARN": "WARNING",
+    "FATAL": "CRITICAL",
+    "ERR": "ERROR",
+    "TRACE": "DEBUG",
+    "CRIT": "CRITICAL",
+}
+_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def parse_duration(text: str | float) -> float:
+    """``"250ms"``, ``"1h"``, ``"7d"`` (or a number of seconds) → seconds."""
+    if isinstance(text, int | float):
+        return float(text)
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a duration (write e.g. 250ms, 30s, 5m, 1h, 7d)")
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def normalize_level(text: str) -> str:
+    """``warn`` → ``WARNING``; unknown names are kept upper-cased (they rank as INFO)."""
+    upper = text.strip().upper()
+    return _LEVEL_ALIASES.get(upper, upper)
+
+
+def level_rank(level: str) -> int:
+    """Position of ``level`` in :data:`LEVELS` (unknown levels rank as INFO)."""
+    try:
+        return LEVELS.index(level)
+    except ValueError:
+        return 1
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as err:
+        raise ValueError(f"invalid regular expression: {err}") from None
+    return value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FileConfig(_Model):
+    """Files to follow: one path or glob, re-expanded on every poll so files appearing later are picked up."""
+
+    path: str = Field(description="file or glob; relative paths are relative to the config file")
+    source: str = Field(
+        "", description="the `source` label of this file's line counters (default: file stem)"
+    )
+    format: Literal["text", "json"] = "text"
+    level: str | None = Field(
+        None, description="text only: regex with a (?P<level>...) group finding the level"
+    )
+    level_key: str = Field("level", description="json only: key holding the level")
+    message_key: str = Field("message", description="json only: key holding the message (for the store)")
+    from_end: bool = Field(False, description="start files seen for the first time at their end")
+
+    @field_validator("level")
+    @classmethod
+    def _level_has_group(cls, value: str | None) -> str | None:
+        if value is not None and "level" not in re.compile(_check_regex(value)).groupindex:
+            raise ValueError("the level regex needs a named group (?P<level>...)")
+        return value
+
+
+class PatternConfig(_Model):
+    """A named regex: each line it matches adds 1 (or the number captured by ``value``) to a counter.
+
+    Named groups other than ``value`` become labels; past ``max_series`` label sets, new ones are
+    counted in one ``overflow`` series.
+    """
+
+    name: str
+    regex: str
+    value: str | None = Field(None, description="named group whose number is added instead of 1")
+    metric: str | None = Field(None, description="counter name (default: <name>_total)")
+    help: str = ""
+    sources: tuple[str, ...] = Field((), description="only lines of these sources (default: all)")
+    max_series: int = Field(1000, ge=1)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        return _check_regex(value)
+
+    @field_validator("name", "metric")
+    @classmethod
+    def _snake(cls, value: str | None) -> str | None:
+        if value is not None and not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a metric name (letters, digits and _; not starting with a digit)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _value_group_exists(self) -> PatternConfig:
+        if self.value is not None and self.value not in re.compile(self.regex).groupindex:
+            raise ValueError(
+                f"value: the regex has no named group {self.value!r} (add (?P<{self.value}>\\d+))"
+            )
+        return self
+
+    @property
+    def counter_name(self) -> str:
+        """The exposed counter: ``<metric or name>`` with exactly one ``_total`` suffix."""
+        base = self.metric or self.name
+        return base if base.endswith("_total") else base + "_total"
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        groups = re.compile(self.regex).groupindex
+        return tuple(sorted((g for g in groups if g != self.value), key=groups.__getitem__))
+
+
+class DirectoryConfig(_Model):
+    """A directory whose total size is exposed (seed 003 alerts when ``logs/`` passes 1 GB)."""
+
+    path: str
+
+
+class StoreConfig(_Model):
+    """The embedded searchable log store (SQLite + FTS5) queried by ``tocsin logs``."""
+
+    enabled: bool = True
+    path: str | None = Field(None, description="database file (default: <state-dir>/logs.db)")
+    min_level: str = Field("DEBUG", description="keep lines at or above this level")
+    retention: str = "7d"
+    compact_every: str = "1h"
+
+    @field_validator("retention", "compact_every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("min_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = normalize_level(value)
+        if level not in LEVELS:
+            raise ValueError(f"unknown level {value!r} (one of {', '.join(LEVELS)})")
+        return level
+
+
+class LokiConfig(_Model):
+    """Optional shipping to Loki's HTTP push API, batched, retried with backoff."""
+
+    url: str = Field(description="base URL, e.g. http://127.0.0.1:3100 (the push path is added)")
+    labels: dict[str, str] = Field(default_factory=dict)
+    batch_size: int = Field(1000, ge=1)
+    batch_wait: str = "1s"
+    tenant: str | None = None
+    password_file: str | None = Field(None, description="basic-auth password read from this file")
+    username: str | None = None
+
+    @field_validator("batch_wait")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class LogsConfig(_Model):
+    """The whole ``logs:`` section (or standalone ``logwatch.yaml``)."""
+
+    files: tuple[FileConfig, ...] = Field(min_length=1)
+    patterns: tuple[PatternConfig, ...] = ()
+    directories: tuple[DirectoryConfig, ...] = ()
+    store: StoreConfig = StoreConfig()
+    loki: LokiConfig | None = None
+    poll_interval: str = "250ms"
+    directory_size_interval: str = "15s"
+
+    @field_validator("poll_interval", "directory_size_interval")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> LogsConfig:
+        seen: set[str] = set()
+        for pattern in self.patterns:
+            if pattern.counter_name in seen:
+                raise ValueError(f"two patterns produce the counter {pattern.counter_name!r} (rename one)")
+            seen.add(pattern.counter_name)
+        return self
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+def _position(node: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:
+    """1-based (line, column) of the YAML node at ``loc``, or of its nearest existing parent."""
+    line, col = 1, 1
+    for key in loc:
+        lc = getattr(node, "lc", None)
+        if lc is None:
+            break
+        try:
+            if isinstance(key, int):
+                line, col = lc.item(key)
+            else:
+                line, col = lc.value(key) if key in node else (lc.line, lc.col)
+            line, col = line + 1, col + 1
+            node = node[key]
+        except (KeyError, IndexError, TypeError, AttributeError):
+            break
+    return line, col
+
+
+def _key_position(node: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:
+    parent = node
+    for key in loc[:-1]:
+        try:
+            parent = parent[key]
+        except (KeyError, IndexError, TypeError):
+            return _position(node, loc[:-1])
+    try:
+        line, col = parent.lc.key(loc[-1])
+        return line + 1, col + 1
+    except (AttributeError, KeyError, TypeError):
+        return _position(node, loc)
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    model: Any = LogsConfig
+    for key in loc[:-1]:
+        if isinstance(key, int):
+            continue
+        field = model.model_fields.get(key)
+        if field is None:
+            return []
+        model = next(
+            (a for a in getattr(field.annotation, "__args__", ()) if isinstance(a, type)), field.annotation
+        )
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+    return list(model.model_fields)
+
+
+def _problems(file: str, data: Any, err: ValidationError, prefix: tuple[int | str, ...]) -> list[Problem]:
+    problems = []
+    for error in err.errors():
+        loc = tuple(k for k in error["loc"] if not (isinstance(k, str) and k.startswith("function-")))
+        where = ".".join(str(k) for k in loc)
+        if error["type"] == "extra_forbidden":
+            line, col = _key_position(data, prefix + loc)
+            allowed = _allowed_keys(loc)
+            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+            problems.append(Problem(file, line, col, f"unknown key {where!r}", hint))
+            continue
+        line, col = _position(data, prefix + loc)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        hint = ""
+        if "regular expression" in message:
+            hint = "in YAML, write regexes in single quotes so backslashes stay as they are"
+        elif error["type"] == "missing":
+            line, col = _position(data, prefix + loc[:-1])
+            hint = f"add {loc[-1]}:"
+        problems.append(Problem(file, line, col, f"{where or 'logs'}: {message}", hint))
+    return problems
+
+
+def load_config(path: str | Path, section: str | None = None) -> LogsConfig:
+    """Read a standalone ``logwatch.yaml`` (or the ``section`` key of a bigger file) into :class:`LogsConfig`.
+
+    Raises :class:`~tocsin.errors.SpecError` listing every problem with its line and column.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise SpecError(
+            [Problem(file, 0, 0, f"cannot read: {err.strerror}", "check the --config path")]
+        ) from None
+    try:
+        data = YAML(typ="rt").load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+        raise SpecError(
+            [Problem(file, line, col, f"not valid YAML: {err.problem}", "fix the YAML syntax")]
+        ) from None
+    prefix: tuple[int | str, ...] = ()
+    if section is not None:
+        if not isinstance(data, dict) or section not in data:
+            raise SpecError([Problem(file, 1, 1, f"no {section!r} section", f"add {section}:")])
+        prefix = (section,)
+        data_section = data[section]
+    else:
+        data_section = data
+    if not isinstance(data_section, dict):
+        raise SpecError(
+            [Problem(file, 1, 1, "expected a mapping with files: and patterns:", "see docs/logwatch.md")]
+        )
+    try:
+        return LogsConfig.model_validate(_plain(data_section))
+    except ValidationError as err:
+        raise SpecError(_problems(file, data, err, prefix)) from None
+
+
+def _plain(node: Any) -> Any:
+    """ruamel's commented containers → plain dicts/lists (pydantic validates those strictly)."""
+    if isinstance(node, dict):
+        return {str(k): _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node

@@ -1,0 +1,202 @@
+"""The embedded log store: SQLite with an FTS5 index, retention by age, idempotent inserts.
+
+The watcher's checkpoint (positions and counts) is saved in the same
+transaction as the lines it moves past (:meth:`LogStore.commit`), so after a
+crash the store and the counters agree line for line. Each line is also keyed
+by (file generation, byte offset) and inserted with ``OR IGNORE``. Commits are
+``synchronous=FULL``.
+
+::
+
+    store = LogStore(".tocsin/logs.db")
+    for row in store.search(level="ERROR", since=time.time() - 3600, grep="MongoDB"):
+        print(row.when, row.level, row.message)
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from .config import LEVELS, level_rank, normalize_level
+
+__all__ = ["LogStore", "StoredLine", "parse_timestamp"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lines(
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    level TEXT NOT NULL,
+    level_rank INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    path TEXT NOT NULL,
+    generation TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    UNIQUE(generation, offset)
+);
+CREATE INDEX IF NOT EXISTS lines_ts ON lines(ts);
+CREATE TABLE IF NOT EXISTS checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS lines_fts USING fts5(message, content='lines', content_rowid='id');
+CREATE TRIGGER IF NOT EXISTS lines_ai AFTER INSERT ON lines BEGIN
+    INSERT INTO lines_fts(rowid, message) VALUES (new.id, new.message);
+END;
+CREATE TRIGGER IF NOT EXISTS lines_ad AFTER DELETE ON lines BEGIN
+    INSERT INTO lines_fts(lines_fts, rowid, message) VALUES ('delete', old.id, old.message);
+END;
+"""
+_TIMESTAMP = re.compile(
+    r"^\s*\[?(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s?(Z|[+-]\d{2}:?\d{2})?"
+)
+_WORD = re.compile(r"\w")
+
+#: One row to store: (unix time, level, source, path, generation, offset, message).
+Row = tuple[float, str, str, str, str, int, str]
+
+
+def parse_timestamp(text: str) -> float | None:
+    """A leading ``2025-10-16 12:34:56[.123][Z|+02:00]`` → Unix time (no zone: local time), else None."""
+    match = _TIMESTAMP.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction = float("0." + match.group(7)) if match.group(7) else 0.0
+    zone = match.group(8)
+    try:
+        fields = (year, month, day, hour, minute, second)
+        if zone is None:
+            return time.mktime((*fields, 0, 0, -1)) + fraction
+        stamp = calendar.timegm((*fields, 0, 0, 0)) + fraction
+    except (OverflowError, ValueError):
+        return None
+    if zone != "Z":
+        sign = 1 if zone[0] == "+" else -1
+        digits = zone[1:].replace(":", "")
+        stamp -= sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+    return stamp
+
+
+@dataclass(frozen=True)
+class StoredLine:
+    """A line found by :meth:`LogStore.search`."""
+
+    ts: float
+    level: str
+    source: str
+    path: str
+    message: str
+
+    @property
+    def when(self) -> str:
+        return datetime.fromtimestamp(self.ts).isoformat(sep=" ", timespec="seconds")
+
+
+class LogStore:
+    """One SQLite file; safe to read (``tocsin logs``) while the watcher writes (WAL)."""
+
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
+        self.path = Path(path)
+        if readonly:
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, timeout=10)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def add(self, rows: Iterable[Row]) -> int:
+        """Store rows (one transaction); rows already stored (same generation and offset) are skipped."""
+        with self._db:
+            return self._insert(rows)
+
+    def _insert(self, rows: Iterable[Row]) -> int:
+        cur = self._db.executemany(
+            "INSERT OR IGNORE INTO lines(ts, level, level_rank, source, path, generation, offset, message)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                (ts, lvl, level_rank(lvl), src, path, gen, off, msg)
+                for ts, lvl, src, path, gen, off, msg in rows
+            ),
+        )
+        return int(cur.rowcount)
+
+    def commit(self, rows: Iterable[Row], checkpoint: str) -> None:
+        """Store ``rows`` and replace the checkpoint in one durable transaction."""
+        with self._db:
+            self._insert(rows)
+            self._db.execute("INSERT OR REPLACE INTO checkpoint(id, data) VALUES (1, ?)", (checkpoint,))
+
+    def load_checkpoint(self) -> str | None:
+        row = self._db.execute("SELECT data FROM checkpoint WHERE id = 1").fetchone()
+        return None if row is None else str(row[0])
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM lines").fetchone()[0])
+
+    def search(
+        self,
+        *,
+        level: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        grep: str | None = None,
+        source: str | None = None,
+        limit: int = 100,
+    ) -> list[StoredLine]:
+        """The newest ``limit`` lines at or above ``level``, newer than ``since``, containing ``grep``,
+        oldest first (as a log reads)."""
+        where, args = [], []  # type: ignore[var-annotated]
+        if level:
+            lvl = normalize_level(level)
+            if lvl not in LEVELS:
+                raise ValueError(f"unknown level {level!r} (one of {', '.join(LEVELS)})")
+            where.append("lines.level_rank >= ?")
+            args.append(level_rank(lvl))
+        if since is not None:
+            where.append("lines.ts >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("lines.ts < ?")
+            args.append(until)
+        if source:
+            where.append("lines.source = ?")
+            args.append(source)
+        if grep:
+            # FTS5 finds words fast; a phrase of the words, then a substring check for the exact text.
+            if _WORD.search(grep):
+                where.append("lines.id IN (SELECT rowid FROM lines_fts WHERE lines_fts MATCH ?)")
+                args.append(_phrase(grep))
+            where.append("instr(lower(lines.message), lower(?)) > 0")
+            args.append(grep)
+        sql = "SELECT ts, level, source, path, message FROM lines"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY ts DESC, id DESC LIMIT ?"
+        rows = self._db.execute(sql, [*args, limit]).fetchall()
+        return [StoredLine(*row) for row in reversed(rows)]
+
+    def compact(self, retention: float, now: float | None = None) -> int:
+        """Delete lines older than ``retention`` seconds, merge the FTS index, shrink the WAL."""
+        cutoff = (time.time() if now is None else now) - retention
+        with self._db:
+            deleted = self._db.execute("DELETE FROM lines WHERE ts < ?", (cutoff,)).rowcount
+            if deleted:
+                self._db.execute("INSERT INTO lines_fts(lines_fts) VALUES ('optimize')")
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return int(deleted)
+
+
+def _phrase(text: str) -> str:
+    """Only the words of ``text``, as one FTS5 phrase (the substring check does the exact match)."""
+    words = re.findall(r"\w+", text)
+    return '"' + " ".join(words).replace('"', '""') + '"'
