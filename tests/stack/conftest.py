@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-
 from tests.conftest import free_port, wait_for
 from tests.stack._bundles import hand_bundle
+
 from tocsin.stack import StackLayout, StackSettings, Supervisor, build_plan, install_bundle
 from tocsin.stack.state import read_state
 
@@ -68,7 +68,8 @@ class Running:
         old = self.component(name)["pid"]
         os.kill(old, signal.SIGKILL)
         killed = time.monotonic()
-        wait_for(lambda: self.component(name)["pid"] not in (None, old), timeout=timeout, what=f"{name} restart")
+        restarted = lambda: self.component(name)["pid"] not in (None, old)  # noqa: E731
+        wait_for(restarted, timeout=timeout, what=f"{name} restart")
         return time.monotonic() - killed
 
     def query(self, expr: str) -> list[dict[str, Any]]:
@@ -86,7 +87,8 @@ def hand_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     install_bundle(layout, hand_bundle(settings, refused_port=free_port()))
     supervisor = Supervisor(build_plan(settings, layout), layout)
     ready, stop = threading.Event(), threading.Event()
-    thread = threading.Thread(target=supervisor.serve, kwargs={"on_ready": lambda _: ready.set(), "stop": stop})
+    kwargs = {"on_ready": lambda _: ready.set(), "stop": stop}
+    thread = threading.Thread(target=supervisor.serve, kwargs=kwargs)
     thread.start()
     try:
         assert ready.wait(30), "stack not ready in 30 s"

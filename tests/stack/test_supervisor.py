@@ -6,9 +6,9 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from tests.conftest import wait_for
 from tests.stack.conftest import Running
+
 from tocsin.promapi import PrometheusAPI
 from tocsin.stack.silences import saved_silences
 from tocsin.stack.targets import target_rows
