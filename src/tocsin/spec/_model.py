@@ -1,0 +1,408 @@
+"""The monitoring spec as pydantic models (unknown keys are errors, everything is frozen).
+
+:class:`Spec` is the root; its docstring is the complete example the docs and
+``tocsin init`` start from.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from tocsin.errors import Problem
+from tocsin.spec._notify import Receiver, Routes
+from tocsin.spec._promql import PromQL, SloQuery
+from tocsin.spec._stack import Stack
+from tocsin.spec._types import (
+    AlertName,
+    Comparison,
+    Duration,
+    LabelName,
+    Name,
+    Priority,
+    Severity,
+    Threshold,
+    duration_seconds,
+    parse_threshold,
+)
+
+__all__ = [
+    "PANEL_KINDS",
+    "UNITS",
+    "Alert",
+    "BasicAuth",
+    "Dashboard",
+    "Panel",
+    "PanelThresholds",
+    "Profile",
+    "RemoteWrite",
+    "Scrape",
+    "Service",
+    "Slo",
+    "Spec",
+    "TargetDown",
+]
+
+PANEL_KINDS = ("stat", "gauge", "timeseries", "bars", "table")
+#: Grafana unit ids accepted for panels (the console and ``tocsin top`` format the same ones).
+UNITS = (
+    "none", "short", "percent", "percentunit", "s", "ms", "us", "ns", "m", "h", "d",
+    "bytes", "decbytes", "bits", "Bps", "bps", "reqps", "rps", "ops", "cps", "wps", "rpm",
+    "currencyUSD", "currencyEUR", "celsius", "dateTimeAsIso",
+)  # fmt: skip
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class BasicAuth(_Strict):
+    """HTTP basic auth whose password is read from a file by Prometheus."""
+
+    username: str
+    password_file: str
+
+
+class Scrape(_Strict):
+    """Global scrape and rule-evaluation timing."""
+
+    interval: Duration = "15s"
+    timeout: Duration = "10s"
+    evaluation_interval: Duration = "15s"
+
+    @model_validator(mode="after")
+    def _timeout_fits(self) -> Scrape:
+        if duration_seconds(self.timeout) > duration_seconds(self.interval):
+            raise ValueError(
+                f"timeout {self.timeout} is longer than interval {self.interval}: Prometheus rejects it"
+            )
+        return self
+
+
+class TargetDown(_Strict):
+    """The automatic ``TargetDown`` alert of a service (``up == 0``)."""
+
+    enabled: bool = True
+    for_: Duration = Field("2m", alias="for")
+    priority: Priority = "P2"
+    severity: Severity = "critical"
+
+
+class Service(_Strict):
+    """A scraped service: static ``targets`` (host:port) and/or ``file_sd`` files for dynamic ones."""
+
+    targets: list[str] = Field(default_factory=list)
+    file_sd: list[str] = Field(default_factory=list)
+    metrics_path: str = "/metrics"
+    scheme: Literal["http", "https"] = "http"
+    interval: Duration | None = None
+    timeout: Duration | None = None
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    honor_labels: bool = False
+    health: str | None = None
+    basic_auth: BasicAuth | None = None
+    bearer_token_file: str | None = None
+    down: TargetDown = TargetDown()
+
+    @field_validator("targets")
+    @classmethod
+    def _host_port(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            host, _, port = target.rpartition(":")
+            if not host or not port.isdigit() or "/" in target:
+                raise ValueError(f"target {target!r} is not host:port: write e.g. 127.0.0.1:8000")
+        return targets
+
+    @model_validator(mode="after")
+    def _has_targets(self) -> Service:
+        if not self.targets and not self.file_sd:
+            raise ValueError("a service needs targets (host:port) or file_sd (files listing them)")
+        if not self.metrics_path.startswith("/"):
+            raise ValueError(f"metrics_path {self.metrics_path!r} must start with /")
+        return self
+
+
+class Alert(_Strict):
+    """One alert. With ``warning``/``critical`` thresholds the expression is compared to each and
+    compiles to two rules sharing it; without, the expression is the condition and ``severity`` says
+    how bad it is."""
+
+    name: AlertName
+    expr: PromQL
+    warning: Threshold | None = None
+    critical: Threshold | None = None
+    severity: Severity | None = None
+    for_: Duration | None = Field(None, alias="for")
+    priority: Priority = "P2"
+    service: Name | None = None
+    runbook: str | None = None
+    summary: str | None = None
+    description: str | None = None
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+
+    @field_validator("critical")
+    @classmethod
+    def _beyond_warning(cls, critical: str | None, info: ValidationInfo) -> str | None:
+        if critical is None or info.data.get("warning") is None:
+            return critical
+        warning, crit = parse_threshold(info.data["warning"]), parse_threshold(critical)
+        if warning.upward != crit.upward:
+            raise ValueError(f"warning {warning} and critical {crit} point in opposite directions: flip one")
+        if not warning.holds(crit.value) or warning.value == crit.value:
+            raise ValueError(f"critical {crit} must be beyond warning {warning}: swap them")
+        return critical
+
+    @field_validator("severity")
+    @classmethod
+    def _severity_or_levels(cls, severity: str | None, info: ValidationInfo) -> str | None:
+        if severity is not None and (info.data.get("warning") or info.data.get("critical")):
+            raise ValueError(
+                "severity comes from the thresholds here: drop severity, or drop warning/critical"
+            )
+        return severity
+
+    @model_validator(mode="after")
+    def _levels(self) -> Alert:
+        if not self.levels() and self.severity is None:
+            raise ValueError(
+                "no level: give warning and/or critical thresholds (e.g. warning: '> 2') or a severity"
+            )
+        return self
+
+    def levels(self) -> dict[str, Comparison]:
+        """``{"warning": Comparison, "critical": Comparison}`` for the thresholds given."""
+        return {
+            level: parse_threshold(text)
+            for level, text in (("warning", self.warning), ("critical", self.critical))
+            if text is not None
+        }
+
+
+class Slo(_Strict):
+    """A service-level objective alerted with multi-window multi-burn-rate rules (SRE workbook)."""
+
+    name: Name
+    objective: float = Field(gt=0, lt=100, description="percent of good events, e.g. 99.5")
+    errors: SloQuery
+    total: SloQuery
+    period: Duration = "30d"
+    service: Name | None = None
+    page_priority: Priority = "P1"
+    ticket_priority: Priority = "P3"
+    runbook: str | None = None
+    description: str | None = None
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+
+    @property
+    def error_budget(self) -> Decimal:
+        """1 - objective as an exact decimal (99.5 → 0.005)."""
+        return (Decimal(100) - Decimal(str(self.objective))) / Decimal(100)
+
+
+class PanelThresholds(_Strict):
+    """Lines drawn on a panel; ``direction: below`` when lower values are worse."""
+
+    warning: float | None = None
+    critical: float | None = None
+    direction: Literal["above", "below"] = "above"
+
+
+class Panel(_Strict):
+    """One panel; ``alert`` links it to an alert, whose thresholds it then draws."""
+
+    title: str
+    kind: Literal["stat", "gauge", "timeseries", "bars", "table"] = "timeseries"
+    expr: PromQL
+    unit: str = "short"
+    min: float | None = None
+    max: float | None = None
+    legend: str | None = None
+    thresholds: PanelThresholds | None = None
+    alert: AlertName | None = None
+
+    @field_validator("unit")
+    @classmethod
+    def _known_unit(cls, unit: str) -> str:
+        if unit not in UNITS:
+            raise ValueError(f"unknown unit {unit!r}: use one of {', '.join(UNITS)}")
+        return unit
+
+
+class Dashboard(_Strict):
+    """A dashboard rendered by the console, ``tocsin top`` and Grafana alike."""
+
+    title: str
+    uid: Name | None = None
+    refresh: Duration = "30s"
+    time_from: str = "now-6h"
+    panels: list[Panel]
+
+    @property
+    def slug(self) -> str:
+        """``uid`` or a slug of the title (``OCR overview`` → ``ocr-overview``)."""
+        if self.uid:
+            return self.uid
+        return "-".join("".join(c if c.isalnum() else " " for c in self.title.lower()).split())
+
+
+class RemoteWrite(_Strict):
+    """Ship samples to Mimir, Thanos Receive or VictoriaMetrics."""
+
+    url: str
+    name: Name | None = None
+    basic_auth: BasicAuth | None = None
+    bearer_token_file: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"remote_write url {url!r} must start with http:// or https://")
+        return url
+
+
+class Profile(_Strict):
+    """Overrides applied with ``--profile NAME``: e.g. ``fast`` for demos and end-to-end tests."""
+
+    scrape_interval: Duration | None = None
+    scrape_timeout: Duration | None = None
+    evaluation_interval: Duration | None = None
+    for_: Duration | None = Field(None, alias="for")
+    target_down_for: Duration | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+
+
+class Spec(_Strict):
+    """A whole monitoring plan. A complete example (``tocsin init`` writes a commented one)::
+
+    version: tocsin/v1
+    app: ocr-service
+    labels: {environment: production}          # external labels on every series and alert
+    scrape: {interval: 15s, timeout: 10s, evaluation_interval: 15s}
+    stack:                                     # local components (tocsin up); all on 127.0.0.1
+      state_dir: .tocsin
+      prometheus: {port: 9090, retention: 15d}
+      alertmanager: {port: 9093, cluster_port: 9094}
+      pushgateway: {port: 9091}
+      node_exporter: {enabled: false}
+      receiver: {port: 9095, smtp_port: 2525}
+      console: {port: 9096}
+      ha: {prometheus: {port: 9190}, alertmanager: {port: 9193, cluster_port: 9194}}
+    services:
+      ocr:
+        targets: ["127.0.0.1:3001"]
+        metrics_path: /metrics
+        labels: {team: docs}
+        down: {for: 1m, priority: P1}          # the automatic TargetDown alert
+    alerts:
+      - name: OcrTooSlow
+        expr: histogram_quantile(0.95, sum by (le) (rate(ocr_processing_duration_seconds_bucket[5m])))
+        warning: "> 2"                         # one expression, two rules
+        critical: "> 3"
+        for: 5m
+        priority: P1
+        service: ocr
+        runbook: https://runbooks.example.org/ocr-slow
+      - name: OcrQueueSaturated
+        expr: ocr_queue_size
+        warning: "> 10"
+        critical: "> 20"
+        for: 2m
+    slos:
+      - name: ocr-availability
+        objective: 99.5
+        errors: sum(rate(ocr_documents_processed_total{status="error"}[{{window}}]))
+        total: sum(rate(ocr_documents_processed_total[{{window}}]))
+    receivers:
+      oncall-email:
+        email: {to: oncall@example.org, from: alerts@example.org, smarthost: "127.0.0.1:2525",
+                require_tls: false}
+      team-slack: {slack: {api_url_file: /run/secrets/slack_url, channel: "#ocr"}}
+      local: {webhook: {url: "http://127.0.0.1:9095/alerts"}}
+    routes:
+      group_wait: 30s
+      P1: {receivers: [oncall-email, team-slack], repeat_interval: 15m}
+      default: [local]
+    dashboards:
+      - title: OCR overview
+        panels:
+          - {title: Documents/min, kind: gauge, expr: "sum(rate(ocr_documents_processed_total[5m])) * 60",
+             min: 0}
+          - {title: p95 latency, kind: timeseries, unit: s, alert: OcrTooSlow,
+             expr: "histogram_quantile(0.95, sum by (le) (rate(ocr_processing_duration_seconds_bucket[5m])))"}
+    includes: [rules/kpi.yml]                  # raw Prometheus rule files, copied as they are
+    remote_write: [{url: "https://mimir.example.org/api/v1/push"}]
+    profiles:
+      fast: {scrape_interval: 1s, evaluation_interval: 1s, for: 2s, group_wait: 0s}
+    logs: {}                                   # log watching (see docs/logwatch.md)
+    """
+
+    version: Literal["tocsin/v1"]
+    app: Name
+    labels: dict[LabelName, str] = Field(default_factory=dict)
+    scrape: Scrape = Scrape()
+    stack: Stack = Stack()
+    services: dict[Name, Service] = Field(default_factory=dict)
+    alerts: list[Alert] = Field(default_factory=list)
+    slos: list[Slo] = Field(default_factory=list)
+    receivers: dict[Name, Receiver] = Field(default_factory=dict)
+    routes: Routes = Routes()
+    dashboards: list[Dashboard] = Field(default_factory=list)
+    includes: list[str] = Field(default_factory=list)
+    remote_write: list[RemoteWrite] = Field(default_factory=list)
+    profiles: dict[Name, Profile] = Field(default_factory=dict)
+    logs: dict[str, Any] | None = None
+
+    # Filled by the loader: where the spec came from and the raw rule files it includes.
+    _source: str = PrivateAttr(default="")
+    _included: dict[str, str] = PrivateAttr(default_factory=dict)
+    _profile: str | None = PrivateAttr(default=None)
+    _warnings: list[Problem] = PrivateAttr(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        """Path of the spec file this was loaded from ('' when built in code)."""
+        return self._source
+
+    @property
+    def included_rules(self) -> dict[str, str]:
+        """Raw rule files from ``includes``: absolute path → content, read at load time."""
+        return dict(self._included)
+
+    @property
+    def profile(self) -> str | None:
+        """The profile applied at load time, if any."""
+        return self._profile
+
+    def alert(self, name: str) -> Alert | None:
+        """The alert called ``name``, if any."""
+        return next((a for a in self.alerts if a.name == name), None)
+
+    def panel_thresholds(self, panel: Panel) -> PanelThresholds | None:
+        """The lines a panel draws: its own thresholds, else those of the alert it links to."""
+        if panel.thresholds is not None or panel.alert is None:
+            return panel.thresholds
+        alert = self.alert(panel.alert)
+        if alert is None:
+            return None
+        levels = alert.levels()
+        if not levels:
+            return None
+        upward = next(iter(levels.values())).upward
+        return PanelThresholds(
+            warning=float(levels["warning"].value) if "warning" in levels else None,
+            critical=float(levels["critical"].value) if "critical" in levels else None,
+            direction="above" if upward else "below",
+        )

@@ -1,0 +1,159 @@
+"""Who gets told: receivers (email, Slack, webhook) and the priority/severity route table.
+
+Secrets never sit in the spec: a password or Slack URL is a ``*_file`` path
+(Alertmanager reads it) and a webhook URL may come from the environment at
+compile time (``url_env``), because Alertmanager 0.25 has no ``url_file``.
+Writing the secret inline is an error that names the field to use instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tocsin.spec._types import Duration, LabelName, Name
+
+__all__ = [
+    "DEFAULT_REPEAT",
+    "EmailReceiver",
+    "Receiver",
+    "Route",
+    "Routes",
+    "SlackReceiver",
+    "WebhookReceiver",
+]
+
+#: Repeat interval per priority when the route does not set one: P1 escalates every 15 min (seed 003).
+DEFAULT_REPEAT: dict[str, str] = {"P1": "15m", "P2": "1h", "P3": "4h"}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _not_inline(instead: str) -> Callable[[object], object]:
+    """Validator for a field that exists only to say 'not inline': any value is an error pointing at it."""
+
+    def check(value: object) -> object:
+        raise ValueError(f"inline secret: use {instead} so the secret stays out of the spec")
+
+    return check
+
+
+def _no_url_file(value: object) -> object:
+    raise ValueError(
+        "Alertmanager 0.25 rejects url_file for webhooks: use url, or url_env to read it at compile time"
+    )
+
+
+class EmailReceiver(_Strict):
+    """Email through an SMTP smarthost (``host:port``); the password is read from a file."""
+
+    to: str | list[str]
+    from_: str = Field(alias="from")
+    smarthost: str
+    auth_username: str | None = None
+    auth_password_file: str | None = None
+    auth_password: Annotated[Any, AfterValidator(_not_inline("auth_password_file"))] = Field(
+        None, exclude=True
+    )
+    require_tls: bool = True
+
+    @field_validator("smarthost")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{value!r} is not host:port, e.g. 127.0.0.1:2525")
+        return value
+
+
+class SlackReceiver(_Strict):
+    """A Slack incoming webhook; its URL is a secret, so only ``api_url_file`` is accepted."""
+
+    api_url_file: str
+    channel: str | None = None
+    api_url: Annotated[Any, AfterValidator(_not_inline("api_url_file"))] = Field(None, exclude=True)
+
+
+class WebhookReceiver(_Strict):
+    """A generic webhook: ``url`` (not secret) or ``url_env`` (read at compile time)."""
+
+    url: str | None = None
+    url_env: str | None = None
+    max_alerts: int = Field(0, ge=0)
+    url_file: Annotated[Any, AfterValidator(_no_url_file)] = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _one_url(self) -> WebhookReceiver:
+        if (self.url is None) == (self.url_env is None):
+            raise ValueError("give exactly one of url or url_env")
+        if self.url is not None and not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        return self
+
+
+class Receiver(_Strict):
+    """One named receiver: exactly one of ``email``, ``slack``, ``webhook``."""
+
+    email: EmailReceiver | None = None
+    slack: SlackReceiver | None = None
+    webhook: WebhookReceiver | None = None
+    send_resolved: bool = True
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Receiver:
+        given = [k for k in ("email", "slack", "webhook") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError("a receiver needs exactly one of email, slack or webhook")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """``email``, ``slack`` or ``webhook``."""
+        return next(k for k in ("email", "slack", "webhook") if getattr(self, k) is not None)
+
+
+class Route(_Strict):
+    """Where alerts of one priority or severity go; a bare list of receivers is shorthand."""
+
+    receivers: list[Name]
+    group_by: list[LabelName] | None = None
+    group_wait: Duration | None = None
+    group_interval: Duration | None = None
+    repeat_interval: Duration | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: object) -> object:
+        return {"receivers": data} if isinstance(data, list) else data
+
+
+class Routes(_Strict):
+    """The route table. Priority routes (P1, P2, P3) are tried first, then severity routes
+    (critical, warning), then ``default``. Timings here apply to every route unless overridden."""
+
+    group_by: list[LabelName] = Field(default_factory=lambda: ["alertname", "service", "severity"])
+    group_wait: Duration = "30s"
+    group_interval: Duration = "5m"
+    repeat_interval: Duration = "4h"
+    P1: Route | None = None
+    P2: Route | None = None
+    P3: Route | None = None
+    critical: Route | None = None
+    warning: Route | None = None
+    default: Route | None = None
+
+    def selectors(self) -> list[tuple[str, str, Route]]:
+        """``(label, value, route)`` in matching order; ``default`` comes last with label ``""``."""
+        out: list[tuple[str, str, Route]] = []
+        for label, keys in (("priority", ("P1", "P2", "P3")), ("severity", ("critical", "warning"))):
+            for key in keys:
+                route = getattr(self, key)
+                if route is not None:
+                    out.append((label, key, route))
+        if self.default is not None:
+            out.append(("", "default", self.default))
+        return out
