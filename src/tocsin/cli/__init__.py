@@ -20,7 +20,7 @@ from tocsin.errors import SpecError, TocsinError
 __all__ = ["build_parser", "main"]
 
 # One entry per capability; each module defines ``register(subparsers)``.
-_COMMAND_MODULES: tuple[str, ...] = ("tocsin.cli._stack", "tocsin.cli._logwatch")
+_COMMAND_MODULES: tuple[str, ...] = ("tocsin.cli._stack", "tocsin.cli._logwatch", "tocsin.cli._spec")
 
 
 class _Parser(argparse.ArgumentParser):
