@@ -7,6 +7,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,14 +79,13 @@ class Running:
         return response.json()["data"]["result"]  # type: ignore[no-any-return]
 
 
-@pytest.fixture(scope="module")
-def hand_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """The single-node stack on hand-written configs, run by a Supervisor in a thread."""
-    root = tmp_path_factory.mktemp("stack")
+@contextmanager
+def supervised(root: Path, *, ha: bool = False) -> Iterator[Running]:
+    """A stack on hand-written configs, run by a Supervisor in a thread, stopped on exit."""
     settings = free_settings(root)
     layout = StackLayout(root)
-    install_bundle(layout, hand_bundle(settings, refused_port=free_port()))
-    supervisor = Supervisor(build_plan(settings, layout), layout)
+    install_bundle(layout, hand_bundle(settings, ha=ha, refused_port=free_port()))
+    supervisor = Supervisor(build_plan(settings, layout, ha=ha), layout)
     ready, stop = threading.Event(), threading.Event()
     kwargs = {"on_ready": lambda _: ready.set(), "stop": stop}
     thread = threading.Thread(target=supervisor.serve, kwargs=kwargs)
@@ -97,3 +97,9 @@ def hand_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     finally:
         stop.set()
         thread.join(30)
+
+
+@pytest.fixture(scope="module")
+def hand_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    with supervised(tmp_path_factory.mktemp("stack")) as running:
+        yield running

@@ -204,7 +204,13 @@ def _alertmanager(
         argv.append("--cluster.listen-address=")  # no gossip port at all when not clustering
     else:
         own, peer = cluster
-        argv += [f"--cluster.listen-address={settings.host}:{own}", f"--cluster.peer={settings.host}:{peer}"]
+        argv += [
+            f"--cluster.listen-address={settings.host}:{own}",
+            f"--cluster.peer={settings.host}:{peer}",
+            # loopback gossip is fast: the second instance waits 3 s (not 15) for the first to notify
+            "--cluster.peer-timeout=3s",
+            "--cluster.settle-timeout=10s",
+        ]
         extra = (own,)
     return Component(
         name, "alertmanager", tuple(argv), port, settings.host, extra_ports=extra, data_dir=str(data)
