@@ -137,8 +137,7 @@ def _re2(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[in
             source = "(?i)" + source
         if rset.Add(source.encode()) < 0:
             raise ValueError(f"re2 rejects {source!r}")
-    if not rset.Compile():
-        raise ValueError("re2 could not compile the pattern set")
+    rset.Compile()  # raises if the set cannot be built
     match = rset.Match
 
     def candidates(block: bytes) -> list[tuple[int, int, int]]:

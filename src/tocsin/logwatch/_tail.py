@@ -19,6 +19,7 @@ Rotation:
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import hashlib
 import os
@@ -77,8 +78,11 @@ class FileState:
 class Tail:
     """The files behind one glob; :meth:`poll` emits every complete line not emitted before."""
 
-    def __init__(self, pattern: str, rotate_wait: float = 2.0, from_end: bool = False) -> None:
+    def __init__(
+        self, pattern: str, rotate_wait: float = 2.0, from_end: bool = False, exclude: tuple[str, ...] = ()
+    ) -> None:
         self.pattern = pattern
+        self.exclude = exclude
         self.rotate_wait = rotate_wait
         self.from_end = from_end  # only for files present at the very first poll without saved state
         self.files: dict[tuple[int, int], FileState] = {}
@@ -125,7 +129,7 @@ class Tail:
                 progressed = True
                 state.idle_since = now
             elif state.rotated and now - state.idle_since >= self.rotate_wait:
-                self._read(state, emit, final=True)
+                progressed = self._read(state, emit, final=True) or progressed
                 self._close(state)
                 del self.files[key]
         self._first_poll = False
@@ -142,6 +146,8 @@ class Tail:
     def _discover(self) -> set[tuple[int, int]]:
         seen: set[tuple[int, int]] = set()
         for path in sorted(glob.glob(self.pattern)):
+            if self.exclude and any(fnmatch.fnmatch(os.path.basename(path), ex) for ex in self.exclude):
+                continue
             try:
                 st = os.stat(path)
             except FileNotFoundError:
@@ -163,17 +169,20 @@ class Tail:
         except (FileNotFoundError, PermissionError):
             return
         state = FileState(dev=key[0], ino=key[1], path=path, fd=fd)
-        _extend_head(state, fd)
-        twin = self._twin_of(state)
+        head = os.pread(fd, HEAD_BYTES, 0)
+        state.head_len, state.head_hash = len(head), _fingerprint(head)
+        twin = self._twin_of(state, head)
         if twin is not None:
             state.copy_of = twin.generation  # a copy of a live file: its lines come from the original
         elif self._first_poll and not self._restored and self.from_end:
             state.offset = _last_newline_end(fd, size)
         self.files[key] = state
 
-    def _twin_of(self, state: FileState) -> FileState | None:
-        """A live, watched file in the same directory whose head this new file repeats."""
-        if state.head_len == 0:
+    def _twin_of(self, state: FileState, head: bytes) -> FileState | None:
+        """A live, watched file in the same directory whose head this new file repeats (a copy, maybe
+        still being written: a head shorter than 1 KiB is compared with as many bytes of the original,
+        provided it holds at least one whole line)."""
+        if not head or (len(head) < HEAD_BYTES and b"\n" not in head):
             return None
         for other in self.files.values():
             if (
@@ -182,7 +191,10 @@ class Tail:
                 or os.path.dirname(other.path) != os.path.dirname(state.path)
             ):
                 continue
-            if other.head_len == state.head_len and other.head_hash == state.head_hash:
+            if other.head_len == len(head):
+                if other.head_hash == state.head_hash:
+                    return other
+            elif other.head_len > len(head) and os.pread(other.fd, len(head), 0) == head:
                 return other
         return None
 
@@ -223,11 +235,13 @@ class Tail:
                 self._truncated(state, emit)
                 continue
             cut = data.rfind(b"\n") + 1
-            if cut == 0:
-                if len(data) < _CHUNK and not final:
-                    break  # a partial line: wait for its end
-                data, cut = data + b"\n", len(data)  # an over-long line, or the end of a finished file
-            emit(state.generation, state.offset, data[:cut] if cut < len(data) else data)
+            if cut:
+                emit(state.generation, state.offset, data[:cut] if cut < len(data) else data)
+            elif len(data) < _CHUNK and not final:
+                break  # a partial line: wait for its end
+            else:  # an over-long line, or the last line of a finished file
+                cut = len(data)
+                emit(state.generation, state.offset, data + b"\n")
             state.offset += cut
             budget -= cut
             emitted = True

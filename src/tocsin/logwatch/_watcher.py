@@ -110,7 +110,9 @@ class Watcher:
         finder = None
         if fc.format == "text" and fc.level:
             finder = re.compile(rb"^[^\n]*?(?:" + fc.level.encode() + rb")", re.MULTILINE)
-        tail = Tail(str(self._resolve(fc.path)), rotate_wait=rotate_wait, from_end=fc.from_end)
+        tail = Tail(
+            str(self._resolve(fc.path)), rotate_wait=rotate_wait, from_end=fc.from_end, exclude=fc.exclude
+        )
         return _Source(name, fc, tail, patterns, Matcher(compiled, engine), finder)
 
     # ------------------------------------------------------------------------------------ checkpoint

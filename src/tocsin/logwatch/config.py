@@ -105,6 +105,7 @@ class FileConfig(_Model):
     """Files to follow: one path or glob, re-expanded on every poll so files appearing later are picked up."""
 
     path: str = Field(description="file or glob; relative paths are relative to the config file")
+    exclude: tuple[str, ...] = Field((), description="file-name globs to skip, e.g. ['*.gz']")
     source: str = Field(
         "", description="the `source` label of this file's line counters (default: file stem)"
     )
@@ -224,7 +225,7 @@ class LokiConfig(_Model):
 class LogsConfig(_Model):
     """The whole ``logs:`` section (or standalone ``logwatch.yaml``)."""
 
-    files: tuple[FileConfig, ...] = Field(min_length=1)
+    files: tuple[FileConfig, ...]
     patterns: tuple[PatternConfig, ...] = ()
     directories: tuple[DirectoryConfig, ...] = ()
     store: StoreConfig = StoreConfig()
@@ -236,6 +237,13 @@ class LogsConfig(_Model):
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("files")
+    @classmethod
+    def _some_files(cls, value: tuple[FileConfig, ...]) -> tuple[FileConfig, ...]:
+        if not value:
+            raise ValueError("no files to follow (add at least one - path: logs/*.log)")
         return value
 
     @model_validator(mode="after")
