@@ -1,0 +1,153 @@
+"""SQL check: ``SELECT 1`` through a SQLAlchemy engine or a DSN (psycopg or asyncpg for PostgreSQL).
+
+A DSN gets a fresh connection per run with a connect timeout, closed right
+after: a health probe must see the database as a new client would, and must
+not keep a connection of its own open. An engine is the application's own:
+its pool is used as the application uses it (set its driver's connect
+timeout, e.g. ``connect_args={"connect_timeout": 2}``, or a hung database
+holds a thread until the driver gives up; tocsin never starts a second one).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Literal
+
+from .._check import BaseCheck, Observation
+from .._redact import dsn_secrets
+from .._threads import ThreadGate
+
+__all__ = ["SqlCheck", "sql"]
+
+Driver = Literal["auto", "psycopg", "asyncpg", "sqlalchemy"]
+_PG_SCHEMES = ("postgresql", "postgres")
+
+
+def _split_driver(dsn: str, driver: Driver) -> tuple[Driver, str]:
+    """Which driver serves ``dsn``, and the DSN that driver wants (without ``+driver``)."""
+    scheme, sep, rest = dsn.partition("://")
+    base, _, dialect_driver = scheme.partition("+")
+    if not sep or base not in _PG_SCHEMES:
+        return "sqlalchemy", dsn
+    plain = f"postgresql://{rest}"
+    if driver != "auto":
+        return driver, (dsn if driver == "sqlalchemy" else plain)
+    if dialect_driver in ("psycopg", "asyncpg"):
+        return dialect_driver, plain  # type: ignore[return-value]
+    if dialect_driver:
+        return "sqlalchemy", dsn
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return "asyncpg", plain
+    return "psycopg", plain
+
+
+class SqlCheck(BaseCheck):
+    """Runs ``query`` (default ``SELECT 1``); the observed value is the round trip in milliseconds."""
+
+    component_type = "datastore"
+    measurement = "responseTime"
+
+    def __init__(
+        self,
+        name: str,
+        target: Any,
+        *,
+        query: str,
+        driver: Driver,
+        critical: bool,
+        timeout: float | None,
+        connect_timeout: float | None,
+    ) -> None:
+        if isinstance(target, str):
+            secrets = dsn_secrets(target)
+            self.driver, self._dsn = _split_driver(target, driver)
+            self._engine: Any = None
+        else:
+            url = getattr(target, "url", None)
+            if url is None:
+                kind = type(target).__name__
+                raise TypeError(f"sql() takes a DSN or a SQLAlchemy (Async)Engine, not {kind}")
+            secrets = (url.password,) if url.password else ()
+            self.driver, self._dsn, self._engine = "sqlalchemy", "", target
+        super().__init__(
+            name, critical=critical, timeout=timeout, connect_timeout=connect_timeout, secrets=secrets
+        )
+        self.query = query
+        self._gate = ThreadGate(name)
+
+    async def __call__(self) -> Observation:
+        started = time.perf_counter()
+        if self.driver == "psycopg":
+            await self._psycopg()
+        elif self.driver == "asyncpg":
+            await self._asyncpg()
+        else:
+            await self._sqlalchemy()
+        return Observation(round((time.perf_counter() - started) * 1000, 2), "ms")
+
+    async def _psycopg(self) -> None:
+        import psycopg
+
+        # libpq counts whole seconds (psycopg raises anything under 2 to 2); the runner's timeout still cuts.
+        seconds = max(1, math.ceil(self.connect_timeout()))
+        conn = await psycopg.AsyncConnection.connect(self._dsn, connect_timeout=seconds, autocommit=True)
+        async with conn:
+            await conn.execute(self.query)
+
+    async def _asyncpg(self) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(self._dsn, timeout=self.connect_timeout())
+        try:
+            await conn.fetchval(self.query)
+        finally:
+            await conn.close(timeout=self.connect_timeout())
+
+    async def _sqlalchemy(self) -> None:
+        import sqlalchemy
+        from sqlalchemy.ext.asyncio import AsyncEngine
+
+        if self._engine is None:
+            # One engine per check, made on first use; NullPool: no connection stays open between probes.
+            self._engine = sqlalchemy.create_engine(self._dsn, poolclass=sqlalchemy.pool.NullPool)
+        statement = sqlalchemy.text(self.query)
+        if isinstance(self._engine, AsyncEngine):
+            async with self._engine.connect() as aconn:
+                await aconn.execute(statement)
+            return
+        engine = self._engine
+
+        def run() -> None:
+            with engine.connect() as conn:
+                conn.execute(statement)
+
+        await self._gate.run(run)
+
+
+def sql(
+    name: str,
+    target: Any,
+    *,
+    query: str = "SELECT 1",
+    driver: Driver = "auto",
+    critical: bool = True,
+    timeout: float | None = None,
+    connect_timeout: float | None = None,
+) -> SqlCheck:
+    """A database check from a DSN (``postgresql://...``, ``postgresql+asyncpg://...``, any SQLAlchemy URL)
+    or a SQLAlchemy ``Engine``/``AsyncEngine``.
+
+    For PostgreSQL DSNs ``driver="auto"`` uses psycopg (async) when installed, else asyncpg.
+    """
+    return SqlCheck(
+        name,
+        target,
+        query=query,
+        driver=driver,
+        critical=critical,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+    )

@@ -1,0 +1,162 @@
+"""Built-in checks against the real PostgreSQL and Redis on 127.0.0.1, and against a hung listener."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from conftest import PG_DSN, REDIS_URL, SECRET
+from tocsin.sdk.health import Check, CheckResult, Health, checks
+from tocsin.sdk.metrics import Metrics
+
+pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+
+
+async def _one(check: Check) -> CheckResult:
+    return (await Health([check], cache_ttl=0).check("ready")).results[0]
+
+
+@pytest.mark.parametrize("dsn", [PG_DSN, PG_DSN.replace("postgresql:", "postgresql+asyncpg:")])
+async def test_sql_from_dsn(tocsin_metrics: Metrics, dsn: str) -> None:
+    check = checks.sql("db", dsn)
+    assert check.driver == ("asyncpg" if "asyncpg" in dsn else "psycopg")
+    result = await _one(check)
+    assert result.status == "up", result.output
+    assert result.unit == "ms" and isinstance(result.value, float)
+
+
+async def test_sql_from_sqlalchemy_engines(tocsin_metrics: Metrics) -> None:
+    import sqlalchemy
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = sqlalchemy.create_engine(
+        PG_DSN.replace("postgresql:", "postgresql+psycopg:"), connect_args={"connect_timeout": 2}
+    )
+    aengine = create_async_engine(PG_DSN.replace("postgresql:", "postgresql+asyncpg:"))
+    try:
+        assert (await _one(checks.sql("db", engine))).status == "up"
+        assert (await _one(checks.sql("db", aengine))).status == "up"
+        assert (await _one(checks.sql("sqlite", "sqlite:///:memory:"))).status == "up"
+    finally:
+        engine.dispose()
+        await aengine.dispose()
+
+
+async def test_redis_set_get_delete(tocsin_metrics: Metrics) -> None:
+    import redis
+    import redis.asyncio
+
+    assert (await _one(checks.redis("cache", REDIS_URL))).status == "up"
+    async_client = redis.asyncio.from_url(REDIS_URL)
+    sync_client = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert (await _one(checks.redis("cache", async_client, namespace="tocsin:test"))).status == "up"
+        assert (await _one(checks.redis("cache", sync_client, namespace="tocsin:test"))).status == "up"
+        assert await async_client.keys("tocsin:test:*") == []  # deleted, nothing left behind
+    finally:
+        await async_client.aclose()
+        sync_client.close()
+
+
+async def test_wrong_ports_fail_fast(tocsin_metrics: Metrics, closed_port: int) -> None:
+    for check in (
+        checks.redis("cache", f"redis://:{SECRET}@127.0.0.1:{closed_port}/0"),
+        checks.sql("db", f"postgresql://app:{SECRET}@127.0.0.1:{closed_port}/db"),
+        checks.sql("db", f"postgresql+asyncpg://app:{SECRET}@127.0.0.1:{closed_port}/db"),
+        checks.tcp("smtp", "127.0.0.1", closed_port),
+        checks.http("api", f"http://user:{SECRET}@127.0.0.1:{closed_port}/?token={SECRET}"),
+    ):
+        result = await _one(check)
+        assert result.status == "down"
+        assert result.duration_seconds < 1.0
+        assert SECRET not in (result.output or "")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda port: checks.sql("db", f"postgresql://app:{SECRET}@127.0.0.1:{port}/db"),
+        lambda port: checks.sql("db", f"postgresql+asyncpg://app:{SECRET}@127.0.0.1:{port}/db"),
+        lambda port: checks.redis("cache", f"redis://:{SECRET}@127.0.0.1:{port}/0"),
+        lambda port: checks.http("api", f"http://127.0.0.1:{port}/health"),
+    ],
+    ids=["psycopg", "asyncpg", "redis", "http"],
+)
+async def test_a_dependency_that_never_answers_fails_at_the_timeout(
+    tocsin_metrics: Metrics, silent_port: int, make: object
+) -> None:
+    health = Health([make(silent_port)], timeout=0.3, cache_ttl=0)  # type: ignore[operator]
+    await health.check("ready")  # first run imports the driver
+    threads, tasks = threading.active_count(), len(asyncio.all_tasks())
+    for _ in range(3):
+        started = time.perf_counter()
+        report = await health.check("ready")
+        assert time.perf_counter() - started < 0.3 + 0.1
+        assert report.results[0].output == "timed out after 0.3s"
+    # 100 independent runs at once (separate runners: no single-flight between them); the bound is
+    # looser than for one call because 100 connection set-ups share one event loop
+    runners = [Health(health.ready, timeout=0.3, cache_ttl=0) for _ in range(100)]
+    started = time.perf_counter()
+    reports = await asyncio.gather(*(r.check("ready") for r in runners))
+    assert time.perf_counter() - started < 0.3 + 1.0
+    assert {r.results[0].output for r in reports} == {"timed out after 0.3s"}
+    assert threading.active_count() == threads
+    assert len(asyncio.all_tasks()) == tasks
+
+
+async def test_tcp_and_http(tocsin_metrics: Metrics) -> None:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200 if self.path == "/ok" else 500)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    try:
+        assert (await _one(checks.tcp("api-port", "127.0.0.1", port))).status == "up"
+        assert (await _one(checks.http("api", f"http://127.0.0.1:{port}/ok"))).status == "up"
+        failed = await _one(checks.http("api", f"http://127.0.0.1:{port}/boom"))
+        assert (failed.status, failed.output) == ("down", "HTTP 500 (expected 200-399)")
+        assert (await _one(checks.http("api", f"http://127.0.0.1:{port}/boom", expect=[500]))).status == "up"
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+
+async def test_disk_and_memory_thresholds(tocsin_metrics: Metrics) -> None:
+    assert (await _one(checks.disk(path="/", min_free_percent=0))).status == "up"
+    full = await _one(checks.disk(path="/", min_free_percent=100))
+    assert full.status == "down" and full.unit == "%free" and "under 100" in (full.output or "")
+    warn = await _one(checks.disk(path="/", min_free_percent=0, warn_free_percent=100))
+    assert warn.status == "warn"
+    assert (await _one(checks.memory(max_used_percent=100))).status == "up"
+    assert (await _one(checks.memory(max_used_percent=0))).status == "down"
+    with pytest.raises(ValueError, match="above the failure"):
+        checks.disk(min_free_percent=20, warn_free_percent=10)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TOCSIN_TEST_MONGO_URL"),
+    reason="no MongoDB server on this machine: set TOCSIN_TEST_MONGO_URL=mongodb://host:27017 to run it",
+)
+async def test_mongo_ping(tocsin_metrics: Metrics) -> None:
+    assert (await _one(checks.mongo("archive", os.environ["TOCSIN_TEST_MONGO_URL"]))).status == "up"
+
+
+async def test_mongo_unreachable_fails_within_the_timeout(tocsin_metrics: Metrics, closed_port: int) -> None:
+    url = f"mongodb://app:{SECRET}@127.0.0.1:{closed_port}/"
+    result = await _one(checks.mongo("archive", url, timeout=0.5))
+    assert result.status == "down"
+    assert result.duration_seconds < 0.5 + 0.2
+    assert SECRET not in (result.output or "")
