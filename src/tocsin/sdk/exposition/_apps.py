@@ -73,6 +73,32 @@ async def _lifespan(receive: _Receive, send: _Send) -> None:
             return
 
 
+class _MetricsASGIApp:
+    """An ASGI app object (not a function), so Starlette's ``Route("/metrics", app)`` treats it as ASGI."""
+
+    def __init__(self, exposition: Exposition) -> None:
+        self.exposition = exposition
+
+    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # websockets have no metrics page; closing the scope refuses them
+        from anyio import to_thread  # lazily: importing the package must stay light
+
+        response = await to_thread.run_sync(
+            lambda: self.exposition.respond(
+                scope.get("method", "GET"),
+                authorization=_header(scope, b"authorization"),
+                accept=_header(scope, b"accept"),
+                accept_encoding=_header(scope, b"accept-encoding"),
+                query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
+            )
+        )
+        await _send_response(send, response)
+
+
 def make_asgi_app(
     registry: CollectorRegistry | None = None,
     *,
@@ -83,27 +109,9 @@ def make_asgi_app(
     """A pure ASGI app answering every HTTP request with the metrics page (see :class:`Exposition`).
 
     Rendering (reading the multiprocess files, compressing) runs in a worker
-    thread so a large page does not stall the event loop.
+    thread so a large page does not stall the event loop. In Starlette or
+    FastAPI, ``Route("/metrics", make_asgi_app())`` serves exactly
+    ``/metrics``; ``app.mount("/metrics", ...)`` answers on ``/metrics/``
+    (with a redirect from ``/metrics``, which Prometheus follows).
     """
-    exposition = Exposition(registry, auth=auth, gzip=gzip, multiprocess=multiprocess)
-
-    async def metrics_app(scope: _Scope, receive: _Receive, send: _Send) -> None:
-        if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return  # websockets have no metrics page; closing the scope refuses them
-        from anyio import to_thread  # lazily: importing the package must stay light
-
-        response = await to_thread.run_sync(
-            lambda: exposition.respond(
-                scope.get("method", "GET"),
-                authorization=_header(scope, b"authorization"),
-                accept=_header(scope, b"accept"),
-                accept_encoding=_header(scope, b"accept-encoding"),
-                query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
-            )
-        )
-        await _send_response(send, response)
-
-    return metrics_app
+    return _MetricsASGIApp(Exposition(registry, auth=auth, gzip=gzip, multiprocess=multiprocess))
