@@ -139,7 +139,17 @@ async def serve(host: str, port: int, smtp_port: int | None, db: str) -> None:
         smtp_server = await loop.create_server(
             lambda: SMTP(handler, hostname="tocsin-receiver"), host, smtp_port
         )
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off")
+    # plain asyncio + h11: uvloop and httptools buy nothing for a few notifications and cost RSS
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        loop="asyncio",
+        http="h11",
+    )
     try:
         await uvicorn.Server(config).serve()
     finally:

@@ -15,8 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from tocsin.stack._http import json_request
 from tocsin.stack.state import write_json_atomic
 
 __all__ = ["SilenceKeeper", "saved_silences"]
@@ -40,15 +39,12 @@ def saved_silences(path: Path) -> dict[str, dict[str, Any]]:
 class SilenceKeeper:
     """Copies live silences to a file and restores the lost ones into a restarted Alertmanager."""
 
-    def __init__(self, path: Path, client: httpx.Client | None = None) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._client = client or httpx.Client(timeout=1.0)
         self._saved = saved_silences(path)
 
     def _live(self, url: str) -> list[dict[str, Any]]:
-        response = self._client.get(f"{url}/api/v2/silences")
-        response.raise_for_status()
-        return [s for s in response.json() if s["status"]["state"] != "expired"]
+        return [s for s in json_request("GET", f"{url}/api/v2/silences") if s["status"]["state"] != "expired"]
 
     def snapshot(self, url: str) -> None:
         """Save what this Alertmanager holds now (expired ones are dropped)."""
@@ -64,14 +60,10 @@ class SilenceKeeper:
         for sid, silence in list(self._saved.items()):
             if sid in present or not _ends_in_future(silence):
                 continue
-            response = self._client.post(f"{url}/api/v2/silences", json=silence)
-            response.raise_for_status()
+            created = json_request("POST", f"{url}/api/v2/silences", silence)
             self._saved.pop(sid)
-            self._saved[response.json()["silenceID"]] = silence
+            self._saved[created["silenceID"]] = silence
             restored += 1
         if restored:
             write_json_atomic(self.path, self._saved)
         return restored
-
-    def close(self) -> None:
-        self._client.close()

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from tocsin.errors import StackError, TocsinError
+from tocsin.stack._http import HTTPFailure, request
 from tocsin.stack.components import Component, StackLayout, ensure_ports_free, read_plan
 from tocsin.stack.logs import LogPump, RotatingFile, tail
 from tocsin.stack.silences import SilenceKeeper
@@ -75,12 +74,10 @@ class Supervisor:
         self.options = options or {}
         layout.make()
         self._children = [_Child(c, RotatingFile(layout.log(c.name))) for c in components]
-        self._http = httpx.Client(timeout=0.5)
-        self._keeper = SilenceKeeper(layout.silences_file, self._http)
+        self._keeper = SilenceKeeper(layout.silences_file)
         self._status = "starting"
         self._error = ""
         self._next_keep = 0.0
-        self._lock = threading.Lock()
 
     # --- state -----------------------------------------------------------------------------------------
     def _write_state(self) -> None:
@@ -128,8 +125,8 @@ class Supervisor:
 
     def _ready(self, child: _Child) -> bool:
         try:
-            return self._http.get(child.component.url + child.component.ready_path).status_code == 200
-        except httpx.HTTPError:
+            return request("GET", child.component.url + child.component.ready_path)[0] == 200
+        except HTTPFailure:
             return False
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -197,7 +194,7 @@ class Supervisor:
                         self._keeper.restore(url)
                     child.needs_restore = False
                 self._keeper.snapshot(url)
-            except httpx.HTTPError as exc:
+            except (HTTPFailure, ValueError) as exc:
                 child.log.write(f"--- tocsin: could not copy silences: {exc}\n".encode())
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -221,7 +218,6 @@ class Supervisor:
         self._status = "stopped"
         self._write_state()
         self.layout.pid_file("supervisor").unlink(missing_ok=True)
-        self._http.close()
 
     def serve(
         self,

@@ -1,0 +1,165 @@
+"""Local stack start-up: time until every component is ready, and the stack's total RSS.
+
+tocsin: the detached supervisor (exactly what ``tocsin up --detach`` runs) on a fresh state dir, with
+Prometheus, Alertmanager, Pushgateway, node-exporter and tocsin's receiver. Peer, in the same run: the same
+four binaries with the same configs started by hand (Popen), readiness polled the same way, no receiver
+and no supervisor. Targets: all ready in <= 2 s, total RSS <= 150 MB.
+"""
+
+from __future__ import annotations
+
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+from _common import write_results
+
+from tocsin.stack import control
+from tocsin.stack.components import Component, StackLayout, StackSettings, build_plan, write_plan
+from tocsin.stack.config import install_bundle
+from tocsin.stack.state import read_state
+
+REPEATS = 3
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _bundle(s: StackSettings) -> dict[str, str]:
+    h = s.host
+    jobs = {"prometheus": s.prometheus, "alertmanager": s.alertmanager, "pushgateway": s.pushgateway}
+    jobs |= {"node": s.node_exporter, "receiver": s.receiver}
+    scrape = "".join(
+        f'  - {{job_name: {job}, honor_labels: true, static_configs: [{{targets: ["{h}:{port}"]}}]}}\n'
+        for job, port in jobs.items()
+    )
+    prometheus = (
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f'alerting: {{alertmanagers: [{{static_configs: [{{targets: ["{h}:{s.alertmanager}"]}}]}}]}}\n'
+        f"scrape_configs:\n{scrape}"
+    )
+    alertmanager = (
+        "route: {receiver: local, group_wait: 0s}\n"
+        f'receivers: [{{name: local, webhook_configs: [{{url: "http://{h}:{s.receiver}/webhook"}}]}}]\n'
+    )
+    return {"prometheus/prometheus.yml": prometheus, "alertmanager/alertmanager.yml": alertmanager}
+
+
+def _settings(root: Path) -> StackSettings:
+    return StackSettings(
+        state_dir=root,
+        prometheus=_port(),
+        alertmanager=_port(),
+        pushgateway=_port(),
+        node_exporter=_port(),
+        receiver=_port(),
+        receiver_smtp=_port(),
+    )
+
+
+def _rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def run_tocsin() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        layout = StackLayout(Path(tmp))
+        settings = _settings(layout.root)
+        install_bundle(layout, _bundle(settings))
+        components = build_plan(settings, layout)
+        started = time.monotonic()
+        control.start(layout, components, {}, detach=True)
+        ready = time.monotonic() - started
+        time.sleep(2)  # a few scrapes and evaluations: steady-state memory, not the empty start
+        state = read_state(layout) or {}
+        pids = [c["pid"] for c in state["components"].values()]
+        result = {
+            "ready_seconds": ready,
+            "components_rss_mb": _rss_mb(pids),
+            "receiver_rss_mb": _rss_mb([state["components"]["receiver"]["pid"]]),
+            "supervisor_rss_mb": _rss_mb([state["supervisor"]["pid"]]),
+        }
+        result["total_rss_mb"] = result["components_rss_mb"] + result["supervisor_rss_mb"]
+        control.down(layout)
+        return result
+
+
+def run_peer() -> dict[str, float]:
+    """The same binaries by hand: what a shell script with ``&`` and a curl loop would do."""
+    with tempfile.TemporaryDirectory() as tmp:
+        layout = StackLayout(Path(tmp))
+        settings = _settings(layout.root)
+        install_bundle(layout, _bundle(settings))
+        components: list[Component] = [c for c in build_plan(settings, layout) if c.kind != "receiver"]
+        write_plan(layout, components, {})
+        for c in components:
+            if c.data_dir:
+                Path(c.data_dir).mkdir(parents=True, exist_ok=True)
+        started = time.monotonic()
+        procs = [
+            subprocess.Popen(c.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in components
+        ]
+        with httpx.Client(timeout=0.5) as http:
+            waiting = list(components)
+            while waiting:
+                for c in list(waiting):
+                    try:
+                        if http.get(c.url + c.ready_path).status_code == 200:
+                            waiting.remove(c)
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.02)
+        ready = time.monotonic() - started
+        time.sleep(2)
+        rss = _rss_mb([p.pid for p in procs])
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(10)
+        return {"ready_seconds": ready, "total_rss_mb": rss}
+
+
+def main() -> None:
+    tocsin_runs = [run_tocsin() for _ in range(REPEATS)]
+    peer_runs = [run_peer() for _ in range(REPEATS)]
+
+    def median(runs: list[dict[str, float]], key: str) -> float:
+        return round(statistics.median(r[key] for r in runs), 3)
+
+    tocsin = {k: median(tocsin_runs, k) for k in tocsin_runs[0]}
+    peer = {k: median(peer_runs, k) for k in peer_runs[0]}
+    results = {
+        "what": "fresh state dir -> every component answers its readiness URL; RSS after 2 s of scraping",
+        "repeats": REPEATS,
+        "tocsin_detached_stack": tocsin,
+        "peer_raw_binaries_by_hand": peer,
+        "ratios": {
+            "ready_time_tocsin_over_peer": round(tocsin["ready_seconds"] / peer["ready_seconds"], 2),
+            "rss_tocsin_over_peer": round(tocsin["total_rss_mb"] / peer["total_rss_mb"], 2),
+        },
+        "targets": {"ready_seconds": 2.0, "total_rss_mb": 150},
+        "meets_targets": {
+            "ready": tocsin["ready_seconds"] <= 2.0,
+            "rss": tocsin["total_rss_mb"] <= 150,
+        },
+    }
+    path = write_results("stack_startup", results)
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()
