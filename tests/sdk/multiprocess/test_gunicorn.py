@@ -24,7 +24,8 @@ pytestmark = pytest.mark.integration
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 WORKERS = 4
-LABELS = {"app": "mp-test", "version": "1.2.3", "environment": "test", "instance": "host-a", "route": "/work"}
+IDENTITY = {"app": "mp-test", "version": "1.2.3", "environment": "test", "instance": "host-a"}
+LABELS = {**IDENTITY, "route": "/work"}
 
 CONFIG = """
 from tocsin.sdk import multiprocess
@@ -64,6 +65,8 @@ class Gunicorn:
         values: dict[str, float] = {}
         for family in text_string_to_metric_families(page):
             for s in family.samples:
+                if s.name == "target_info":
+                    values["target_info"] = float(s.labels == IDENTITY)
                 if s.name == "mp_workers" or s.labels == LABELS or s.labels == {**LABELS, "le": "+Inf"}:
                     values[s.name + ("{le=+Inf}" if "le" in s.labels else "")] = s.value
         return values
@@ -122,6 +125,7 @@ def test_totals_are_exact_across_workers_and_dead_workers_are_compacted(gunicorn
     assert first["mp_request_duration_seconds_count"] == 4_000
     assert first["mp_request_duration_seconds_bucket{le=+Inf}"] == 4_000
     assert first["mp_workers"] == WORKERS
+    assert first["target_info"] == 1  # the identity, from the app's registry
 
     before = gunicorn.workers()
     killed = before[:2]

@@ -26,6 +26,7 @@ __all__ = ["MetricsServer", "start_metrics_server"]
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"  # keep-alive: Prometheus reuses its connection
+    timeout = 60  # seconds an idle keep-alive connection may hold a thread
 
     def _answer(self) -> None:
         path, _, query = self.path.partition("?")
