@@ -1,4 +1,4 @@
-"""Fixtures for the health tests: real PostgreSQL/Redis addresses and a listener that never answers."""
+"""Fixtures for the health tests: a listener that never answers, a closed port, the real servers."""
 
 from __future__ import annotations
 
@@ -7,10 +7,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
-PG_DSN = "postgresql://postgres@127.0.0.1:5432/test"
-REDIS_URL = "redis://127.0.0.1:6379/0"
-SECRET = "s3cret"
+from health_sites import Serve, start_servers
 
 
 @pytest.fixture
@@ -49,3 +46,9 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Start a real server (``serve(kind, case, ports)`` → base URL); all are stopped after the test."""
+    yield from start_servers()

@@ -9,8 +9,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from health_sites import PG_DSN, REDIS_URL, SECRET
 
-from conftest import PG_DSN, REDIS_URL, SECRET
 from tocsin.sdk.health import Check, CheckResult, Health, checks
 from tocsin.sdk.metrics import Metrics
 
