@@ -33,3 +33,23 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float 
                 return value
         time.sleep(interval)
     pytest.fail(f"timed out after {timeout}s waiting for {what or predicate}: last error {last_exc!r}")
+
+
+def serve_uvicorn(app: object, **config: object) -> tuple[str, Callable[[], None]]:
+    """Run ``app`` under a real uvicorn in a thread; returns its base URL and a stop function."""
+    import threading
+
+    import uvicorn
+
+    port = free_port()
+    options: dict[str, object] = {"host": "127.0.0.1", "port": port, "log_level": "warning", "ws": "none"}
+    server = uvicorn.Server(uvicorn.Config(app, **{**options, **config}))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, what="uvicorn to start")
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    return f"http://127.0.0.1:{port}", stop

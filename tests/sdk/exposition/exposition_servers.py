@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
-from tests.conftest import wait_for
+from tests.conftest import serve_uvicorn, wait_for
 
 from tocsin.sdk.exposition import Auth, make_asgi_app, make_wsgi_app, start_metrics_server
 
@@ -73,22 +73,9 @@ def start_servers(monkeypatch: pytest.MonkeyPatch, token_file: Path) -> Iterator
 
 
 def _uvicorn(app: object, stops: list[Callable[[], None]]) -> str:
-    import uvicorn
-    from tests.conftest import free_port
-
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, what="uvicorn to start")
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
+    url, stop = serve_uvicorn(app, lifespan="on")
     stops.append(stop)
-    return f"http://127.0.0.1:{port}/metrics"
+    return url + "/metrics"
 
 
 def _django(auth_spec: str, token_file: Path, stops: list[Callable[[], None]]) -> str:

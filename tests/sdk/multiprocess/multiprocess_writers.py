@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,13 @@ def client_view(directory: Path) -> Samples:
 
 def db_files(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.glob("*.db"))
+
+
+def stop_server(proc: subprocess.Popen[bytes], sig: signal.Signals = signal.SIGTERM) -> None:
+    """Ask a server process to stop with ``sig``; kill it if it has not within 20 s."""
+    proc.send_signal(sig)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from multiprocess_writers import stop_server
 from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import wait_for
 
@@ -107,12 +108,7 @@ def gunicorn(tmp_path: Path) -> Iterator[Gunicorn]:
         wait_for(lambda: len(server.workers()) == WORKERS, timeout=30, what="4 workers")
         yield server
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc)
 
 
 def test_totals_are_exact_across_workers_and_dead_workers_are_compacted(gunicorn: Gunicorn) -> None:

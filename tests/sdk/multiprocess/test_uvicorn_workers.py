@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from multiprocess_writers import stop_server
 from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import free_port, wait_for
 
@@ -56,12 +57,7 @@ def uvicorn_workers(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         )
         yield url, directory
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_server(proc, signal.SIGINT)
 
 
 def test_killed_worker_is_compacted_by_its_successor(
