@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -53,3 +57,27 @@ def serve_uvicorn(app: object, **config: object) -> tuple[str, Callable[[], None
         thread.join(10)
 
     return f"http://127.0.0.1:{port}", stop
+
+
+def serve_script(script: str | os.PathLike[str], *args: str) -> tuple[int, Callable[[], None]]:
+    """Run a Python server script that prints its port on its first line; returns the port and a stop.
+
+    For servers that need a process of their own (Django's settings are once per interpreter).
+    The script finds ``src/`` and the repository root on its path.
+    """
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    proc = subprocess.Popen([sys.executable, str(script), *args], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    stdout = proc.stdout
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(10)
+        stdout.close()
+
+    line = stdout.readline()
+    if not line.strip().isdigit():
+        stop()
+        pytest.fail(f"{script} did not print its port (got {line!r})")
+    return int(line), stop

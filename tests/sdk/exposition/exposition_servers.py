@@ -6,9 +6,6 @@ Every kind exposes a counter ``exposition_test_total`` with value 3.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry, Counter
-from tests.conftest import serve_uvicorn, wait_for
+from tests.conftest import serve_script, serve_uvicorn, wait_for
 
 from tocsin.sdk.exposition import Auth, make_asgi_app, make_wsgi_app, start_metrics_server
 
@@ -80,24 +77,8 @@ def _uvicorn(app: object, stops: list[Callable[[], None]]) -> str:
 
 def _django(auth_spec: str, token_file: Path, stops: list[Callable[[], None]]) -> str:
     spec = f"bearer-file:{token_file}" if auth_spec == "bearer-file" else auth_spec
-    root = Path(__file__).resolve().parents[3]
-    env = {**os.environ, "PYTHONPATH": str(root / "src")}
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("django_site.py")), spec],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-    def stop() -> None:
-        proc.terminate()
-        proc.wait(10)
-        assert proc.stdout is not None
-        proc.stdout.close()
-
+    port, stop = serve_script(Path(__file__).with_name("django_site.py"), spec)
     stops.append(stop)
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
     url = f"http://127.0.0.1:{port}/metrics"
     wait_for(lambda: httpx.get(url, timeout=1).status_code in (200, 401), what="django site")
     return url
