@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from tocsin.errors import UsageError
+from tocsin.errors import CheckError, UsageError
 
 __all__ = ["register"]
 
@@ -15,6 +16,9 @@ DEFAULT_SPEC = "tocsin.yaml"
 
 
 def _add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ha", action="store_true", help="compile an HA pair (two Prometheus, two Alertmanagers)"
+    )
     parser.add_argument("spec", nargs="?", default=DEFAULT_SPEC, help=f"spec file (default: {DEFAULT_SPEC})")
     parser.add_argument("--profile", help="apply profiles.NAME (fast: 1 s intervals, for demos and tests)")
 
@@ -39,10 +43,36 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compile(spec: Any, args: argparse.Namespace) -> Any:
+    from tocsin.compile import compile_spec
+
+    return compile_spec(spec, ha=args.ha)
+
+
 def _check(args: argparse.Namespace) -> int:
+    from tocsin.compile import check_bundle
+
     spec = _load(args)
     counts = f"{len(spec.services)} services, {len(spec.alerts)} alerts, {len(spec.slos)} SLOs"
-    print(f"{args.spec}: ok ({counts})")
+    if args.no_tools:
+        print(f"{args.spec}: ok ({counts}; promtool/amtool not run)")
+        return 0
+    bundle = _compile(spec, args)
+    with tempfile.TemporaryDirectory(prefix="tocsin-check-") as out:
+        bundle.write(out)
+        problems = check_bundle(out, spec=spec)
+    if problems:
+        raise CheckError("\n".join(f"compiled {p}" for p in problems))
+    tests = len(bundle.paths("prometheus/tests/"))
+    print(f"{args.spec}: ok ({counts}; promtool check config/rules, {tests} unit test files and amtool pass)")
+    return 0
+
+
+def _compile_command(args: argparse.Namespace) -> int:
+    spec = _load(args)
+    bundle = _compile(spec, args)
+    bundle.write(args.output)
+    print(f"wrote {len(bundle.files)} files to {args.output}")
     return 0
 
 
@@ -55,4 +85,10 @@ def register(subparsers: Any) -> None:
 
     check = subparsers.add_parser("check", help="validate a spec; check its output with promtool/amtool")
     _add_spec_arguments(check)
+    check.add_argument("--no-tools", action="store_true", help="validate the spec only (no promtool/amtool)")
     check.set_defaults(func=_check)
+
+    comp = subparsers.add_parser("compile", help="write Prometheus/Alertmanager configs, rules and tests")
+    _add_spec_arguments(comp)
+    comp.add_argument("-o", "--output", required=True, help="directory to write into (created if missing)")
+    comp.set_defaults(func=_compile_command)

@@ -15,7 +15,7 @@ every problem at its ``file:line:col``::
 
 from __future__ import annotations
 
-from tocsin.spec._load import BUILTIN_PROFILES, load_spec, spec_warnings
+from tocsin.spec._load import BUILTIN_PROFILES, load_spec, spec_problem, spec_warnings
 from tocsin.spec._model import (
     PANEL_KINDS,
     UNITS,
@@ -101,5 +101,6 @@ __all__ = [
     "format_duration",
     "load_spec",
     "parse_threshold",
+    "spec_problem",
     "spec_warnings",
 ]

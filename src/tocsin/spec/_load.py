@@ -23,7 +23,7 @@ from tocsin.spec._model import Profile, Spec
 from tocsin.spec._positions import Locator, read_yaml
 from tocsin.spec._validate import check_spec, secret_warnings
 
-__all__ = ["BUILTIN_PROFILES", "load_spec", "spec_warnings"]
+__all__ = ["BUILTIN_PROFILES", "load_spec", "spec_problem", "spec_warnings"]
 
 VERSION = "tocsin/v1"
 
@@ -251,11 +251,19 @@ def load_spec(path: str | Path, *, profile: str | None = None) -> Spec:
     spec._source = str(path)
     spec._included = included
     spec._profile = profile
+    spec._locator = locator
     spec._warnings = [
         locator.problem(loc, message, hint)
         for loc, message, hint in [*secret_warnings(spec), *lint_spec(spec)]
     ]
     return spec
+
+
+def spec_problem(spec: Spec, loc: tuple[str | int, ...], message: str, hint: str = "") -> Problem:
+    """A Problem at the YAML node ``loc`` of a loaded spec (for the compiler's own errors)."""
+    if isinstance(spec._locator, Locator):
+        return spec._locator.problem(loc, message, hint)
+    return Problem(spec.source or "<spec>", 0, 0, message, hint)
 
 
 def spec_warnings(spec: Spec) -> list[Problem]:

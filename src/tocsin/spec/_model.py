@@ -370,6 +370,7 @@ class Spec(_Strict):
     _included: dict[str, str] = PrivateAttr(default_factory=dict)
     _profile: str | None = PrivateAttr(default=None)
     _warnings: list[Problem] = PrivateAttr(default_factory=list)
+    _locator: Any = PrivateAttr(default=None)
 
     @property
     def source(self) -> str:

@@ -1,0 +1,42 @@
+"""The compiler's output: relative path → file content, written atomically per file."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["CompiledBundle"]
+
+
+@dataclass
+class CompiledBundle:
+    """Files the compiler produced, keyed by path relative to the output directory.
+
+    Paths inside the files are relative to the file that names them (rule
+    files relative to ``prometheus/``), so the bundle can be written anywhere.
+    """
+
+    files: dict[str, str] = field(default_factory=dict)
+
+    def write(self, directory: str | Path) -> None:
+        """Write every file under ``directory``; each file is replaced atomically (temp + rename)."""
+        root = Path(directory)
+        for relative, content in sorted(self.files.items()):
+            target = root / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(content)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.replace(temp, target)
+            except BaseException:
+                Path(temp).unlink(missing_ok=True)
+                raise
+
+    def paths(self, prefix: str) -> list[str]:
+        """Sorted paths starting with ``prefix`` (e.g. ``"prometheus/rules/"``)."""
+        return sorted(p for p in self.files if p.startswith(prefix))

@@ -1,0 +1,225 @@
+"""Threshold alerts, automatic ``TargetDown`` alerts, and a promtool unit test for each.
+
+One alert definition with ``warning``/``critical`` compiles to a recording rule
+``alert:<Name>:value`` holding the expression once, and one alerting rule per
+level comparing it (``alert:OcrTooSlow:value > 3``). The recording rule is
+what makes every alert testable without knowing the expression's inputs: the
+generated promtool test feeds ``alert:<Name>:value`` directly with a value
+beyond each threshold (fires exactly at ``for``, not one evaluation before)
+and one at the boundary (stays silent).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from tocsin.compile._templates import expand
+from tocsin.spec import Alert, Comparison, Service, Spec, clean_number, duration_seconds, format_duration
+
+__all__ = [
+    "alert_groups",
+    "alert_tests",
+    "record_name",
+    "target_down_rule",
+    "threshold_rules",
+]
+
+
+def record_name(alert: Alert) -> str:
+    """The recording rule that holds an alert's expression."""
+    return f"alert:{alert.name}:value"
+
+
+def _links(spec: Spec, alert: Alert) -> dict[str, str]:
+    links: dict[str, str] = {}
+    if alert.runbook:
+        links["runbook_url"] = alert.runbook
+    console = spec.stack.console
+    for dashboard in spec.dashboards:
+        for index, panel in enumerate(dashboard.panels):
+            if panel.alert == alert.name and console.enabled and "dashboard_url" not in links:
+                base = f"http://{spec.stack.host}:{console.port}"
+                links["dashboard_url"] = f"{base}/dashboards/{dashboard.slug}#panel-{index}"
+    return links
+
+
+def _annotations(spec: Spec, alert: Alert, level: str, comparison: Comparison | None) -> dict[str, str]:
+    for_text = f" for {alert.for_}" if alert.for_ else ""
+    if comparison is None:
+        summary = f"{alert.name} ({level})"
+        description = f"{alert.expr} holds{for_text}."
+    else:
+        summary = f"{alert.name}: {{{{ $value | humanize }}}} {comparison} ({level})"
+        description = (
+            f"{alert.expr} is {{{{ $value | humanize }}}}, {comparison} (the {level} threshold){for_text}."
+        )
+    if "{{" in alert.expr or "}}" in alert.expr:
+        description = f"The value is {{{{ $value | humanize }}}}{for_text}."
+    return {
+        "summary": alert.summary or summary,
+        "description": alert.description or description,
+        **_links(spec, alert),
+    }
+
+
+def _labels(alert: Alert, severity: str) -> dict[str, str]:
+    labels = {"severity": severity, "priority": alert.priority}
+    if alert.service:
+        labels["service"] = alert.service
+    return {**labels, **alert.labels}
+
+
+def _level_order(alert: Alert) -> list[tuple[str, Comparison | None]]:
+    """(severity, comparison) per alerting rule, critical first; comparison None for a plain condition."""
+    levels = alert.levels()
+    return [(lv, levels[lv]) for lv in ("critical", "warning") if lv in levels] or [
+        (alert.severity or "", None)
+    ]
+
+
+def threshold_rules(spec: Spec, alert: Alert) -> list[dict[str, Any]]:
+    """The recording rule and one alerting rule per level (critical first)."""
+    rules: list[dict[str, Any]] = [{"record": record_name(alert), "expr": alert.expr}]
+    for level, comparison in _level_order(alert):
+        rule: dict[str, Any] = {
+            "alert": alert.name,
+            "expr": record_name(alert) if comparison is None else f"{record_name(alert)} {comparison}",
+        }
+        if alert.for_ and duration_seconds(alert.for_) > 0:
+            rule["for"] = alert.for_
+        rule["labels"] = _labels(alert, level)
+        rule["annotations"] = _annotations(spec, alert, level, comparison)
+        rules.append(rule)
+    return rules
+
+
+def target_down_rule(name: str, service: Service) -> dict[str, Any]:
+    """``TargetDown`` for one service: ``up == 0`` for ``down.for``."""
+    down = service.down
+    return {
+        "alert": "TargetDown",
+        "expr": f'up{{job="{name}"}} == 0',
+        "for": down.for_,
+        "labels": {"severity": down.severity, "priority": down.priority, "service": name},
+        "annotations": {
+            "summary": f"{{{{ $labels.instance }}}} of {name} is down",
+            "description": f"Prometheus could not scrape {{{{ $labels.instance }}}} (job {name})"
+            f" for {down.for_}.",
+        },
+    }
+
+
+def alert_groups(spec: Spec) -> list[dict[str, Any]]:
+    """Rule groups: one per service (its TargetDown and alerts), then one for alerts of no service."""
+    groups: list[dict[str, Any]] = []
+    for name, service in spec.services.items():
+        rules = [target_down_rule(name, service)] if service.down.enabled else []
+        for alert in spec.alerts:
+            if alert.service == name:
+                rules.extend(threshold_rules(spec, alert))
+        if rules:
+            groups.append({"name": f"{spec.app}.{name}", "rules": rules})
+    loose = [rule for alert in spec.alerts if alert.service is None for rule in threshold_rules(spec, alert)]
+    if loose:
+        groups.append({"name": spec.app, "rules": loose})
+    return groups
+
+
+# --- promtool unit tests -------------------------------------------------------------------------
+
+
+def _case_values(alert: Alert) -> dict[str, Decimal]:
+    """Test series values: one beyond each level, one at the boundary that must stay silent."""
+    levels = alert.levels()
+    if not levels:
+        return {"firing": Decimal(1)}
+    warning, critical = levels.get("warning"), levels.get("critical")
+    mildest = warning or critical
+    assert mildest is not None
+    if warning is not None and critical is not None:
+        gap = abs(critical.value - warning.value)
+    else:
+        gap = max(abs(mildest.value), Decimal(1))
+    sign = Decimal(1) if mildest.upward else Decimal(-1)
+    values: dict[str, Decimal] = {}
+    for level, comparison in levels.items():
+        values[level] = comparison.value + sign * gap / 2
+    if mildest.op in ("==",):
+        values = {level: c.value for level, c in levels.items()}
+        values["quiet"] = mildest.value + gap
+    elif mildest.op in (">", "<", "!="):
+        values["quiet"] = mildest.value
+    else:
+        values["quiet"] = mildest.value - sign * gap / 2
+    return values
+
+
+def _series(metric: str, labels: dict[str, str]) -> str:
+    inner = ", ".join(f'{k}="{v}"' for k, v in labels.items())
+    return f"{metric}{{{inner}}}"
+
+
+def _fire_times(for_: str | None, interval: float) -> tuple[float, float | None]:
+    """When the alert must be firing, and the evaluation just before when it must still be pending."""
+    wait = duration_seconds(for_) if for_ else 0.0
+    fire = math.ceil(wait / interval) * interval
+    return fire, (fire - interval if wait > 0 else None)
+
+
+def _alert_test(
+    name: str,
+    metric: str,
+    inputs: list[tuple[dict[str, str], Decimal]],
+    rules: Sequence[tuple[dict[str, Any], Comparison | None]],
+    interval: float,
+) -> dict[str, Any]:
+    """One promtool test group: constant ``inputs`` series; the alert still pending one evaluation
+    before ``for`` ends, then firing for exactly the inputs that cross each rule's comparison."""
+    first = rules[0][0]
+    fire, pending = _fire_times(first.get("for"), interval)
+    steps = int(fire / interval) + 2
+    expected: list[dict[str, Any]] = []
+    for labels, value in inputs:
+        for rule, comparison in rules:
+            if comparison is not None and not comparison.holds(value):
+                continue
+            annotations = {k: expand(v, float(value), labels) for k, v in rule["annotations"].items()}
+            expected.append({"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": annotations})
+    checks: list[dict[str, Any]] = []
+    if pending is not None:
+        checks.append({"eval_time": format_duration(pending), "alertname": first["alert"], "exp_alerts": []})
+    checks.append({"eval_time": format_duration(fire), "alertname": first["alert"], "exp_alerts": expected})
+    return {
+        "name": name,
+        "interval": format_duration(interval),
+        "input_series": [
+            {"series": _series(metric, labels), "values": f"{clean_number(value)}x{steps}"}
+            for labels, value in inputs
+        ],
+        "alert_rule_test": checks,
+    }
+
+
+def alert_tests(spec: Spec) -> list[dict[str, Any]]:
+    """promtool test groups: every threshold alert and every service's TargetDown."""
+    interval = duration_seconds(spec.scrape.evaluation_interval)
+    tests: list[dict[str, Any]] = []
+    for name, service in spec.services.items():
+        if not service.down.enabled:
+            continue
+        instance = service.targets[0] if service.targets else "127.0.0.1:9999"
+        base = {"instance": instance, "job": name, "service": name, **service.labels}
+        inputs = [(base, Decimal(0)), ({**base, "instance": "up.example:1"}, Decimal(1))]
+        down = [(target_down_rule(name, service), Comparison("==", Decimal(0)))]
+        tests.append(_alert_test(f"TargetDown {name}", "up", inputs, down, interval))
+    for alert in spec.alerts:
+        alerting = [rule for rule in threshold_rules(spec, alert) if "alert" in rule]
+        rules = [
+            (rule, comparison) for rule, (_, comparison) in zip(alerting, _level_order(alert), strict=True)
+        ]
+        inputs = [({"case": case}, value) for case, value in _case_values(alert).items()]
+        tests.append(_alert_test(alert.name, record_name(alert), inputs, rules, interval))
+    return tests
