@@ -132,3 +132,14 @@ def test_importing_exposition_imports_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_openmetrics_carries_exemplars_and_text_does_not() -> None:
+    registry = CollectorRegistry()
+    Counter("traced", "traced requests", registry=registry).inc(exemplar={"trace_id": "abc123"})
+    exposition = Exposition(registry)
+    om = exposition.respond(accept="application/openmetrics-text; version=1.0.0; charset=utf-8").body
+    assert b'traced_total 1.0 # {trace_id="abc123"} 1.0' in om
+    assert om.endswith(b"# EOF\n")
+    text = exposition.respond(accept="text/plain").body
+    assert b"traced_total 1.0\n" in text and b"abc123" not in text
