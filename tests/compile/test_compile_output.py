@@ -136,7 +136,7 @@ def test_alertmanager_routes_receivers_inhibitions(shop: Spec, env: dict[str, st
     p1, p2, warning = route["routes"]
     assert p1["matchers"] == ['priority="P1"'] and p1["repeat_interval"] == "15m"
     assert p1["routes"] == [{"receiver": "oncall", "continue": True}, {"receiver": "chat"}]
-    assert (p2["receiver"], p2["repeat_interval"]) == ("chat", "1h")
+    assert (p2["receiver"], p2["repeat_interval"]) == ("chat", "2h")
     assert (warning["matchers"], warning["receiver"]) == (['severity="warning"'], "hook")
     receivers = {r["name"]: r for r in am["receivers"]}
     email = receivers["oncall"]["email_configs"][0]

@@ -5,7 +5,7 @@ warning (matching ``severity``), then the root route's receiver (``default``,
 else the built-in ``tocsin`` receiver when no route exists at all, else a
 receiver that drops everything). A route with several receivers notifies
 each through child routes with ``continue: true``. Priorities repeat at their
-own pace: P1 every 15 minutes (escalation), P2 hourly, P3 every 4 hours,
+own pace: P1 every 15 minutes (escalation), P2 every 2 hours, P3 every 4 hours,
 unless the route says otherwise.
 
 Inhibitions: a critical alert silences the warning of the same alert (same

@@ -18,6 +18,7 @@ from typing import Any
 
 from tocsin.compile._templates import expand
 from tocsin.spec import Alert, Comparison, Service, Spec, clean_number, duration_seconds, format_duration
+from tocsin.spec._promql import grouping_labels
 
 __all__ = [
     "alert_groups",
@@ -142,7 +143,7 @@ def _case_values(alert: Alert) -> dict[str, Decimal]:
     if warning is not None and critical is not None:
         gap = abs(critical.value - warning.value)
     else:
-        gap = max(abs(mildest.value), Decimal(1))
+        gap = abs(mildest.value) or Decimal(1)
     sign = Decimal(1) if mildest.upward else Decimal(-1)
     values: dict[str, Decimal] = {}
     for level, comparison in levels.items():
@@ -220,6 +221,7 @@ def alert_tests(spec: Spec) -> list[dict[str, Any]]:
         rules = [
             (rule, comparison) for rule, (_, comparison) in zip(alerting, _level_order(alert), strict=True)
         ]
-        inputs = [({"case": case}, value) for case, value in _case_values(alert).items()]
+        kept = {label: "example" for label in grouping_labels(alert.expr) if label != "case"}
+        inputs = [({**kept, "case": case}, value) for case, value in _case_values(alert).items()]
         tests.append(_alert_test(alert.name, record_name(alert), inputs, rules, interval))
     return tests

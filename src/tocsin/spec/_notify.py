@@ -25,8 +25,8 @@ __all__ = [
     "WebhookReceiver",
 ]
 
-#: Repeat interval per priority when the route does not set one: P1 escalates every 15 min (seed 003).
-DEFAULT_REPEAT: dict[str, str] = {"P1": "15m", "P2": "1h", "P3": "4h"}
+#: Repeat interval per priority when the route does not set one: P1 every 15 min, P2 every 2 h (seed 003).
+DEFAULT_REPEAT: dict[str, str] = {"P1": "15m", "P2": "2h", "P3": "4h"}
 
 
 class _Strict(BaseModel):

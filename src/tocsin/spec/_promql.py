@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import promql_parser
 from pydantic import BeforeValidator
 
-__all__ = ["PromQL", "SloQuery", "parse_promql", "range_selectors"]
+__all__ = ["PromQL", "SloQuery", "grouping_labels", "parse_promql", "range_selectors"]
 
 WINDOW = "{{window}}"
 _WINDOW_RE = re.compile(r"\{\{\s*window\s*\}\}")
@@ -88,3 +88,23 @@ def range_selectors(expr: str) -> list[RangeUse]:
 
     visit(parse_promql(expr))
     return found
+
+
+def grouping_labels(expr: str) -> list[str]:
+    """Labels the outermost ``by (...)`` aggregation keeps (``sum by (queue) (x) > 2`` → ``["queue"]``).
+
+    Used to give generated test series the labels an alert's templates expect.
+    """
+    node = parse_promql(expr)
+    while True:
+        if isinstance(node, promql_parser.ParenExpr):
+            node = node.expr
+        elif isinstance(node, promql_parser.BinaryExpr):
+            node = node.lhs
+        elif isinstance(node, promql_parser.AggregateExpr):
+            modifier = node.modifier
+            if modifier is not None and modifier.type == promql_parser.AggModifierType.By:
+                return [str(label) for label in modifier.labels]
+            return []
+        else:
+            return []
