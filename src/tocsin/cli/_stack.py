@@ -49,9 +49,9 @@ def _compile(spec_path: Path, profile: str | None, ha: bool) -> tuple[StackSetti
     bundle = compile_spec(spec, ha=ha)
 
     def check(directory: Path) -> None:
-        problems = check_bundle(directory)
+        problems = check_bundle(directory, spec=spec)
         if problems:
-            raise CheckError("generated config rejected:\n" + "\n".join(str(p) for p in problems))
+            raise CheckError("generated config rejected:\n" + "\n".join(f"  {p}" for p in problems))
 
     return StackSettings.from_spec(spec.stack, spec_path.parent), dict(bundle.files), check
 
@@ -67,9 +67,21 @@ def _layout(args: argparse.Namespace) -> StackLayout:
 
     try:
         state_dir = load_spec(spec_path).stack.state_dir
-    except SpecError:  # a broken spec must not keep `down` from stopping the stack
-        state_dir = ".tocsin"
+    except SpecError:  # a broken spec must not keep `down` or `reload` from finding the stack
+        state_dir = _raw_state_dir(spec_path)
     return StackLayout((spec_path.parent / state_dir).resolve())
+
+
+def _raw_state_dir(spec_path: Path) -> str:
+    """``stack.state_dir`` read without validation, for a spec that does not load (yet)."""
+    from ruamel.yaml import YAML, YAMLError
+
+    try:
+        data = YAML(typ="safe").load(spec_path.read_text())
+        value = data["stack"]["state_dir"]
+    except (YAMLError, OSError, KeyError, TypeError):
+        return ".tocsin"
+    return value if isinstance(value, str) else ".tocsin"
 
 
 # --- printing ----------------------------------------------------------------------------------------------
@@ -88,12 +100,18 @@ def _prometheus_urls(components: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return [c["url"] for c in components.values() if c["kind"] == "prometheus"]
 
 
-def print_targets(prometheus_url: str, settle: float = 5.0) -> None:
-    """The target table; waits up to ``settle`` s for first scrapes so fresh targets are not "unknown"."""
+def print_targets(prometheus_url: str, settle: float = 8.0) -> None:
+    """The target table; waits up to ``settle`` s for first scrapes so fresh targets are not "unknown".
+
+    Prometheus hands discovered targets to its scrapers on a fixed 5 s tick, so right after start the
+    target list is empty for up to 5 s whatever the scrape interval.
+    """
+    if settle:
+        _console.print("waiting for the first scrapes…")
     deadline = time.monotonic() + settle
     with PrometheusAPI(prometheus_url) as prom:
         targets = prom.targets()
-        while any(t["health"] == "unknown" for t in targets) and time.monotonic() < deadline:
+        while (not targets or any(t["health"] == "unknown" for t in targets)) and time.monotonic() < deadline:
             time.sleep(0.1)
             targets = prom.targets()
     rows = [[r.job, r.instance, r.state, r.error] for r in target_rows(targets)]

@@ -114,17 +114,21 @@ def _post_reload(components: list[Component]) -> list[str]:
 
 
 def down(layout: StackLayout, timeout: float = 10.0) -> list[ProcessRef]:
-    """Stop the supervisor (which stops its children), then anything of the stack still alive."""
+    """Stop the supervisor (which stops its children), then anything of the stack still alive.
+
+    Returns the processes that were running; a StackError if any survived SIGKILL.
+    """
     state = read_state(layout) or {}
+    alive = running_processes(layout)
     supervisor = [r for r in refs_from_state(state) if r.name == "supervisor"]
-    stopped = stop_processes(supervisor, timeout=timeout + 5)
-    stopped += stop_processes(running_processes(layout), timeout=timeout)
+    stop_processes(supervisor, timeout=timeout + 5)
+    stop_processes(running_processes(layout), timeout=timeout)
     for path in layout.run.glob("*.pid") if layout.run.exists() else ():
         path.unlink(missing_ok=True)
     left = running_processes(layout)
     if left:
         raise StackError("still running after SIGKILL: " + ", ".join(f"{r.name} (pid {r.pid})" for r in left))
-    return stopped
+    return alive
 
 
 def state_dir_of(spec_path: Path | None, state_dir: str | Path) -> StackLayout:

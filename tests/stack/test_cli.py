@@ -1,0 +1,191 @@
+"""`tocsin up / status / reload / down / alerts` through the real CLI, on a compiled spec with free ports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+from tests.conftest import free_port, wait_for
+
+pytestmark = pytest.mark.integration
+
+SPEC = """version: tocsin/v1
+app: stacktest
+stack:
+  state_dir: state
+  prometheus: {{port: {prometheus}}}
+  alertmanager: {{port: {alertmanager}, cluster_port: {cluster0}}}
+  pushgateway: {{port: {pushgateway}}}
+  node_exporter: {{port: {node_exporter}}}
+  receiver: {{port: {receiver}, smtp_port: {smtp}}}
+  console: {{enabled: false, port: {console}}}
+  ha:
+    prometheus: {{port: {ha_prometheus}}}
+    alertmanager: {{port: {ha_alertmanager}, cluster_port: {cluster1}}}
+alerts:
+  - name: QueueTooLong
+    expr: max(queue_length)
+    critical: "> 10"
+    for: {for_}
+    priority: P1
+{extra}routes:
+  P1: [tocsin]
+"""
+NEW_RULE = """  - name: NewRule
+    expr: max(queue_length)
+    warning: "> 1000"
+    for: 5s
+    priority: P1
+"""
+
+
+@dataclass
+class Project:
+    dir: Path
+    ports: dict[str, int]
+
+    @property
+    def spec(self) -> Path:
+        return self.dir / "tocsin.yaml"
+
+    @property
+    def state(self) -> dict[str, object]:
+        return json.loads((self.dir / "state" / "run" / "state.json").read_text())  # type: ignore[no-any-return]
+
+    def write(self, *, for_: str = "2s", extra: str = "") -> None:
+        self.spec.write_text(SPEC.format(**self.ports, for_=for_, extra=extra))
+
+    def tocsin(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tocsin", *args],
+            cwd=self.dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def pids(self) -> list[tuple[int, float]]:
+        state = self.state
+        comps = state["components"].values()  # type: ignore[attr-defined]
+        sup = state["supervisor"]
+        return [(c["pid"], c["create_time"]) for c in comps] + [(sup["pid"], sup["create_time"])]  # type: ignore[index]
+
+
+def _alive(pid: int, create_time: float) -> bool:
+    try:
+        proc = psutil.Process(pid)
+        return abs(proc.create_time() - create_time) < 0.5 and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    names = ["prometheus", "alertmanager", "pushgateway", "node_exporter", "receiver", "smtp", "console"]
+    names += ["ha_prometheus", "ha_alertmanager", "cluster0", "cluster1"]
+    proj = Project(tmp_path, {name: free_port() for name in names})
+    proj.write()
+    yield proj
+    proj.tocsin("down", "--timeout", "5")  # whatever a failed test left behind
+
+
+def _rule_names(proj: Project) -> set[str]:
+    groups = httpx.get(f"{proj.url('prometheus')}/api/v1/rules").json()["data"]["groups"]
+    return {rule["name"] for group in groups for rule in group["rules"]}
+
+
+def _query(proj: Project, expr: str) -> list[dict[str, object]]:
+    answer = httpx.get(f"{proj.url('prometheus')}/api/v1/query", params={"query": expr}).json()
+    return answer["data"]["result"]  # type: ignore[no-any-return]
+
+
+def test_detached_lifecycle_reload_down_and_tsdb_reuse(project: Project) -> None:
+    up = project.tocsin("up", "--profile", "fast", "--detach")
+    assert up.returncode == 0, up.stderr
+    assert "stack ready in" in up.stdout
+    assert "pushgateway" in up.stdout and "up" in up.stdout  # the target table
+
+    again = project.tocsin("up", "--detach")
+    assert again.returncode == 2 and "already running" in again.stderr
+
+    push = f"{project.url('pushgateway')}/metrics/job/marker"
+    httpx.put(push, content="reuse_marker 42\n").raise_for_status()
+    wait_for(lambda: _query(project, "reuse_marker"), what="marker scraped")
+    httpx.delete(push).raise_for_status()
+
+    # a broken spec: error at file:line, nothing reloaded
+    project.write(for_="5 sec", extra=NEW_RULE)
+    broken = project.tocsin("reload")
+    assert broken.returncode == 2
+    assert f"tocsin: {project.spec}:18:10: '5 sec' is not a duration" in broken.stderr
+    assert "NewRule" not in _rule_names(project) and "QueueTooLong" in _rule_names(project)
+
+    project.write(extra=NEW_RULE)
+    fixed = project.tocsin("reload")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "NewRule" in _rule_names(project)
+
+    status = project.tocsin("status")
+    assert status.returncode == 0, status.stderr
+    assert "prometheus" in status.stdout and "firing alerts (0)" in status.stdout
+
+    pids = project.pids()
+    assert len(pids) == 6  # 5 components + the supervisor
+    down = project.tocsin("down")
+    assert down.returncode == 0, down.stderr
+    assert not [p for p in pids if _alive(*p)]
+    assert project.tocsin("status").returncode == 3
+
+    second = project.tocsin("up", "--profile", "fast", "--detach")
+    assert second.returncode == 0, second.stderr
+    old = "last_over_time(reuse_marker[30m])"
+    kept = wait_for(lambda: _query(project, old), what="old series after re-up")
+    assert kept[0]["value"][1] == "42"  # type: ignore[index]
+    assert project.tocsin("down").returncode == 0
+
+
+def test_port_in_use_is_exit_2_and_starts_nothing(project: Project) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", project.ports["prometheus"]))
+        busy.listen()
+        result = project.tocsin("up", "--detach")
+    assert result.returncode == 2
+    assert f"port already in use: 127.0.0.1:{project.ports['prometheus']} (prometheus)" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (project.dir / "state" / "run" / "state.json").exists()
+
+
+def test_foreground_ctrl_c_stops_everything(project: Project) -> None:
+    with subprocess.Popen(
+        [sys.executable, "-m", "tocsin", "up", "--profile", "fast"],
+        cwd=project.dir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                if "press Ctrl-C" in line:
+                    break
+            pids = project.pids()
+            assert all(_alive(*p) for p in pids)
+            proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends to the foreground process
+            assert proc.wait(timeout=20) == 0
+        finally:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+    assert not [p for p in pids if _alive(*p)]
