@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
-
 from tests.conftest import wait_for
 
 SEED_003_PATTERNS = """\
@@ -33,12 +32,12 @@ patterns:
 LEVEL_REGEX = r"'\[(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\]'"
 
 
-def seed_config(path_glob: str, *, store: bool = True, extra: str = "") -> str:
+def seed_config(path_glob: str, *, store: bool = True, extra: str = "", retention: str = "7d") -> str:
     """Seed 003's logwatch.yaml following ``path_glob``."""
     return (
         f"files:\n  - path: '{path_glob}'\n    source: archiver\n    level: {LEVEL_REGEX}\n{extra}"
         + SEED_003_PATTERNS
-        + ("" if store else "store: {enabled: false}\n")
+        + (f"store: {{retention: {retention}}}\n" if store else "store: {enabled: false}\n")
         + "poll_interval: 50ms\n"
     )
 
@@ -145,6 +144,14 @@ class WatcherProcess:
             return found.group(1) if found else None
 
         self.url = f"http://{wait_for(port, timeout=30, what='logwatch /metrics')}/metrics"
+
+    def __enter__(self) -> WatcherProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
 
     def kill9(self) -> None:
         assert self.proc is not None

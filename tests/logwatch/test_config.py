@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from tests.logwatch._helpers import seed_config
+
 from tocsin.cli import main
 from tocsin.errors import SpecError
 from tocsin.logwatch import LogsConfig, load_config

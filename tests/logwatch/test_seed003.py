@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from tests.logwatch._helpers import seed_config
+
 from tocsin.logwatch import ENGINES, Watcher, load_config
 
 SAMPLE = """\

@@ -24,6 +24,11 @@ ENGINES: tuple[str, ...] = ("hyperscan", "re2", "re")
 _RE2_MAX_MEM = 256 << 20  # re2.Set silently returns "no match" when its DFA runs out of memory
 
 
+# Syntax whose meaning can reach past a newline, or differs between engines: such patterns are
+# always confirmed with ``re`` on the line, even when they capture nothing.
+_LINE_UNSAFE = re.compile(r"\\[sSWDnrvfxaeAZzGpPNcuU0-9]|\[\^|\(\?[a-zA-Z]*[sx]")
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledPattern:
     """One configured pattern, ready for the confirm/capture step."""
@@ -33,15 +38,15 @@ class CompiledPattern:
     value_group: str | None
     label_names: tuple[str, ...]
 
+    @property
+    def needs_confirmation(self) -> bool:
+        """Captures are needed, or the engine's verdict on a block might differ from re's on a line."""
+        return bool(self.value_group or self.label_names or _LINE_UNSAFE.search(self.regex.pattern))
 
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A confirmed match of pattern ``index`` on the line ``block[start:end]`` (without its newline)."""
 
-    index: int
-    start: int
-    end: int
-    match: re.Match[str]
+#: ``(pattern index, line start, line end, match)``: the line is ``block[start:end]`` (no newline); the
+#: match is None for patterns that capture nothing and whose engine verdict is exact (no re-match needed).
+Hit = tuple[int, int, int, "re.Match[str] | None"]
 
 
 class Matcher:
@@ -49,6 +54,7 @@ class Matcher:
 
     def __init__(self, patterns: Sequence[CompiledPattern], engine: str = "auto") -> None:
         self.patterns = list(patterns)
+        self._confirm = [p.needs_confirmation for p in self.patterns]
         self.engine = "none"
         self._candidates: Callable[[bytes], list[tuple[int, int, int]]] = _no_candidates
         if not self.patterns:
@@ -65,17 +71,23 @@ class Matcher:
             return
 
     def scan(self, block: bytes) -> list[Hit]:
-        """Confirmed hits in ``block`` (complete lines, each ending with a newline), at most one per
+        """Hits in ``block`` (complete lines, each ending with a newline), at most one per
         (line, pattern), in line order."""
-        hits = []
-        text_cache: dict[int, str] = {}
+        hits: list[Hit] = []
+        append = hits.append
+        confirm = self._confirm
+        patterns = self.patterns
+        exact = self.engine != "re"  # the re fallback already matched the decoded line
+        last_start, text = -1, ""
         for index, start, end in self._candidates(block):
-            text = text_cache.get(start)
-            if text is None:
-                text = text_cache[start] = block[start:end].decode("utf-8", "replace")
-            match = self.patterns[index].regex.search(text)
+            if exact and not confirm[index]:
+                append((index, start, end, None))
+                continue
+            if start != last_start:
+                last_start, text = start, block[start:end].decode("utf-8", "replace")
+            match = patterns[index].regex.search(text)
             if match is not None:
-                hits.append(Hit(index, start, end, match))
+                append((index, start, end, match))
         return hits
 
 
@@ -98,27 +110,29 @@ def _hyperscan(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tu
     )
 
     def candidates(block: bytes) -> list[tuple[int, int, int]]:
-        ends: list[tuple[int, int]] = []
+        ends: list[int] = []
         append = ends.append
 
         def on_match(index: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            append((to, index))
+            append(to << 16 | index)  # one int per match: cheaper than a tuple in this hot callback
 
         db.scan(block, match_event_handler=on_match)
         if not ends:
             return []
         ends.sort()
         out = []
-        seen: set[tuple[int, int]] = set()
         rfind, find = block.rfind, block.find
         line_start, line_end = -1, -1
-        for to, index in ends:
-            last = max(to - 1, 0)  # the match's last byte; a newline there belongs to the line it ends
-            if not line_start <= last <= line_end:
+        seen: set[int] = set()
+        for key in ends:
+            to, index = key >> 16, key & 0xFFFF
+            last = to - 1 if to else 0  # the match's last byte; a newline there belongs to the line it ends
+            if last > line_end or last < line_start:
                 line_start = rfind(b"\n", 0, last) + 1
                 line_end = find(b"\n", last)
-            if (line_start, index) not in seen:
-                seen.add((line_start, index))
+                seen = set()
+            if index not in seen:
+                seen.add(index)
                 out.append((index, line_start, line_end))
         return out
 

@@ -112,6 +112,10 @@ class Tail:
     def poll(self, emit: Emit) -> bool:
         """Discover files, follow rotations, emit new complete lines; True if anything was emitted."""
         now = time.monotonic()
+        for key, state in list(self.files.items()):  # after a restart: find every saved file first,
+            if state.fd is None and not self._reopen(state):  # so copies made meanwhile are recognised
+                del self.files[key]
+                self.lost_files += 1
         seen = self._discover()
         progressed = False
         for key, state in list(self.files.items()):
@@ -119,10 +123,6 @@ class Tail:
                 state.rotated = True
                 state.idle_since = now
                 self.rotations += 1
-            if state.fd is None and not self._reopen(state):
-                del self.files[key]
-                self.lost_files += 1
-                continue
             if state.copy_of:
                 continue
             if self._read(state, emit):
@@ -168,8 +168,11 @@ class Tail:
             fd = os.open(path, os.O_RDONLY)
         except (FileNotFoundError, PermissionError):
             return
-        state = FileState(dev=key[0], ino=key[1], path=path, fd=fd)
         head = os.pread(fd, HEAD_BYTES, 0)
+        if len(head) < HEAD_BYTES and b"\n" not in head:
+            os.close(fd)  # not one line yet (maybe a copy being made): decide once there is one
+            return
+        state = FileState(dev=key[0], ino=key[1], path=path, fd=fd)
         state.head_len, state.head_hash = len(head), _fingerprint(head)
         twin = self._twin_of(state, head)
         if twin is not None:
@@ -252,11 +255,14 @@ class Tail:
         self.truncations += 1
         copy = _find_copy(state)
         if copy is not None:
-            tail = copy[1]
+            path, key, tail = copy
+            end = state.offset + len(tail)
             if tail:
                 if not tail.endswith(b"\n"):
                     tail += b"\n"  # the copy is final: its last line has ended
                 emit(state.generation, state.offset, tail)
+            if key not in self.files:  # if the glob finds the copy later, it is already counted
+                self._track_copy(path, key, end)
         for other in self.files.values():
             if other.copy_of == state.generation:  # everything in it is now counted
                 other.copy_of = ""
@@ -266,6 +272,16 @@ class Tail:
         state.head_len = 0
         state.head_hash = _fingerprint(b"")
         state.generation = uuid.uuid4().hex[:16]
+
+    def _track_copy(self, path: str, key: tuple[int, int], end: int) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return
+        copy = FileState(dev=key[0], ino=key[1], path=path, offset=end, fd=fd, rotated=True)
+        copy.idle_since = time.monotonic()
+        _extend_head(copy, fd)
+        self.files[key] = copy
 
     def _close(self, state: FileState) -> None:
         if state.fd is not None:
@@ -298,7 +314,7 @@ def _candidates(path: str) -> Iterator[str]:
             yield entry.path
 
 
-def _find_copy(state: FileState) -> tuple[str, bytes] | None:
+def _find_copy(state: FileState) -> tuple[str, tuple[int, int], bytes] | None:
     """The sibling holding the truncated content (same head fingerprint, at least ``offset`` bytes long)
     and its bytes past ``offset``: the lines the truncation took before they were read."""
     if state.head_len == 0:
@@ -312,7 +328,7 @@ def _find_copy(state: FileState) -> tuple[str, bytes] | None:
                 if _fingerprint(f.read(state.head_len)) != state.head_hash:
                     continue
                 f.seek(state.offset)
-                return path, f.read()
+                return path, (st.st_dev, st.st_ino), f.read()
         except OSError:
             continue
     return None

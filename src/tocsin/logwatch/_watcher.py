@@ -16,6 +16,7 @@ import json
 import os
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,33 +210,59 @@ class Watcher:
     def _process(self, source: _Source, generation: str, offset: int, block: bytes) -> None:
         counts = self.counts
         now = time.time()
-        levels = self._levels(source, block)
-        lines = counts.lines
-        if levels is None:
-            key = (source.name, _NO_LEVEL)
-            lines[key] = lines.get(key, 0) + block.count(b"\n")
+        total = block.count(b"\n")
+        wants_rows = self.store is not None or bool(self.on_rows)
+        levels: dict[int, str] | None = None
+        if wants_rows or source.config.format == "json":
+            levels = self._levels(source, block)
+            per_level = Counter(levels.values()) if levels is not None else None
         else:
-            for level in levels.values():
+            per_level = self._count_levels(source, block)
+        lines = counts.lines
+        if per_level is not None:
+            for level, n in per_level.items():
                 key = (source.name, level)
-                lines[key] = lines.get(key, 0) + 1
-            unlabelled = block.count(b"\n") - len(levels)
-            if unlabelled:
-                key = (source.name, _NO_LEVEL)
-                lines[key] = lines.get(key, 0) + unlabelled
-        for hit in source.matcher.scan(block):
-            pattern = source.patterns[hit.index]
-            match = hit.match
+                lines[key] = lines.get(key, 0) + n
+            total -= sum(per_level.values())
+        if total:
+            key = (source.name, _NO_LEVEL)
+            lines[key] = lines.get(key, 0) + total
+        patterns = source.patterns
+        found: dict[tuple[int, tuple[str, ...]], float] = {}
+        for index, _start, _end, match in source.matcher.scan(block):
+            if match is None:
+                key = (index, ())
+                found[key] = found.get(key, 0.0) + 1.0
+                continue
+            pattern = patterns[index]
             value = 1.0
             if pattern.value is not None:
                 try:
                     value = float(match.group(pattern.value) or "")
                 except ValueError:
                     value = 0.0  # the group matched something that is not a number: count nothing
-            labels = tuple(match.group(name) or "" for name in pattern.label_names)
-            counts.add(pattern, labels, value, now)
+            key = (index, tuple(match.group(name) or "" for name in pattern.label_names))
+            found[key] = found.get(key, 0.0) + value
+        for (index, labels), value in found.items():
+            counts.add(patterns[index], labels, value, now)
         counts.stats["bytes_read"] = counts.stats.get("bytes_read", 0) + len(block)
-        if self.store is not None or self.on_rows:
+        if wants_rows:
             self._queue_rows(source, generation, offset, block, levels or {}, now)
+
+    def _count_levels(self, source: _Source, block: bytes) -> Counter[str] | None:
+        """Lines per level in a text ``block``: the hot path, with no per-line Python objects."""
+        finder = source.level_finder
+        if finder is None:
+            return None
+        if finder.groups == 1:
+            raw = Counter(finder.findall(block))
+        else:
+            group = finder.groupindex["level"]
+            raw = Counter(m.group(group) for m in finder.finditer(block))
+        out: Counter[str] = Counter()
+        for value, n in raw.items():
+            out[_level_label(value.decode("utf-8", "replace"))] += n
+        return out
 
     def _levels(self, source: _Source, block: bytes) -> dict[int, str] | None:
         """Level of each line that has one, by the line's start offset in ``block``."""

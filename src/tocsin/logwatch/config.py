@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,13 +163,13 @@ class PatternConfig(_Model):
             )
         return self
 
-    @property
+    @cached_property
     def counter_name(self) -> str:
         """The exposed counter: ``<metric or name>`` with exactly one ``_total`` suffix."""
         base = self.metric or self.name
         return base if base.endswith("_total") else base + "_total"
 
-    @property
+    @cached_property
     def label_names(self) -> tuple[str, ...]:
         groups = re.compile(self.regex).groupindex
         return tuple(sorted((g for g in groups if g != self.value), key=groups.__getitem__))
