@@ -16,12 +16,16 @@ import sys
 import threading
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import uvicorn
-from prometheus_client import CollectorRegistry, make_asgi_app
+from prometheus_client import CollectorRegistry
+from starlette.routing import Route
 
 from tocsin.sdk import metrics
+from tocsin.sdk.exposition import make_asgi_app
+from tocsin.sdk.http import PrometheusMiddleware
 
 from .app import create_app
 
@@ -89,7 +93,8 @@ def main() -> int:
         registry=registry,
     )
     app = create_app(m)
-    app.mount("/metrics", make_asgi_app(registry))
+    app.router.routes.append(Route("/metrics", make_asgi_app(registry)))
+    app.add_middleware(PrometheusMiddleware, metrics=m)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=app_port, log_level="warning"))
     server_thread = threading.Thread(target=server.run, daemon=True)
     server_thread.start()
@@ -108,16 +113,18 @@ def main() -> int:
         stderr=subprocess.STDOUT,
     )
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM only ask for a stop; the clean-up below then runs undisturbed
+    # (a second Ctrl-C must not interrupt it half-way and leave Prometheus behind).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
     try:
         threading.Thread(target=traffic, args=(f"http://127.0.0.1:{app_port}", stop), daemon=True).start()
         prom = f"http://127.0.0.1:{prom_port}"
         print(f"bookshop app     http://127.0.0.1:{app_port}/docs")
         print(f"app metrics      http://127.0.0.1:{app_port}/metrics")
         print(f"Prometheus       {prom}/targets")
-        print(
-            f"try a query      {prom}/graph?g0.expr=sum%20by%20(route)%20(rate(http_requests_total%5B1m%5D))"
-        )
+        query = quote("sum by (route) (rate(bookshop_http_requests_total[1m]))")
+        print(f"try a query      {prom}/graph?g0.expr={query}")
         sys.stdout.flush()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not stop.is_set():
@@ -141,8 +148,6 @@ def main() -> int:
         if not args.once:
             while not stop.is_set():
                 stop.wait(1)
-    except KeyboardInterrupt:
-        pass
     finally:
         stop.set()
         server.should_exit = True
