@@ -1,0 +1,83 @@
+"""The processors every log event goes through, structlog's and the standard library's alike.
+
+Each one does one job; :func:`shared_processors` lists them in order, so the
+pipeline reads top to bottom.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+from typing import Any
+
+import orjson
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+__all__ = ["add_static", "console_renderer", "json_renderer", "shared_processors"]
+
+
+def add_static(**fields: str) -> Processor:
+    """Adds fixed fields (``service``, ``environment``) unless the event already has them."""
+
+    def processor(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+        for key, value in fields.items():
+            event_dict.setdefault(key, value)
+        return event_dict
+
+    return processor
+
+
+@functools.cache
+def _trace_ids_processor() -> Processor | None:
+    """``trace_id``/``span_id`` of the active OpenTelemetry span, or ``None`` when OpenTelemetry is absent."""
+    if importlib.util.find_spec("opentelemetry") is None:
+        return None
+    from opentelemetry import trace
+
+    get_current_span = trace.get_current_span
+
+    def add_trace_ids(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+        context = get_current_span().get_span_context()
+        if context.is_valid:
+            event_dict["trace_id"] = format(context.trace_id, "032x")
+            event_dict["span_id"] = format(context.span_id, "016x")
+        return event_dict
+
+    return add_trace_ids
+
+
+def shared_processors(service: str | None, environment: str) -> list[Processor]:
+    """Context, level, logger name, ISO timestamp, identity and trace ids, for every event."""
+    add_trace_ids = _trace_ids_processor()  # OpenTelemetry is imported only when installed
+    static = {"environment": environment} | ({"service": service} if service else {})
+    chain: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.stdlib.ExtraAdder(),
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_static(**static),
+    ]
+    if add_trace_ids is not None:
+        chain.append(add_trace_ids)
+    chain.append(structlog.processors.StackInfoRenderer())
+    return chain
+
+
+def _dumps(obj: Any, **_kw: Any) -> str:
+    return orjson.dumps(obj, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_renderer() -> list[Processor]:
+    """Exception to a string field, then one orjson line (newlines inside values are escaped)."""
+    return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(serializer=_dumps)]
+
+
+def console_renderer(colors: bool) -> list[Processor]:
+    """structlog's console renderer; tracebacks without local variables (they may hold secrets)."""
+    formatter: Any = structlog.dev.plain_traceback
+    if importlib.util.find_spec("rich") is not None:
+        formatter = structlog.dev.RichTracebackFormatter(show_locals=False)
+    return [structlog.dev.ConsoleRenderer(colors=colors, exception_formatter=formatter)]
