@@ -38,8 +38,15 @@ alerts:
     critical: "> 10"
     for: {for_}
     priority: P1
-{extra}routes:
-  P1: [tocsin]
+    summary: "queue is {{{{ $value }}}} long"
+{extra}receivers:
+  mail:
+    email:
+      {{to: oncall@example.org, from: tocsin@example.org, smarthost: "127.0.0.1:{smtp}", require_tls: false}}
+  chat:
+    slack: {{api_url_file: slack-url}}
+routes:
+  P1: [tocsin, mail, chat]
 """
 NEW_RULE = """  - name: NewRule
     expr: max(queue_length)
@@ -63,6 +70,7 @@ class Project:
         return json.loads((self.dir / "state" / "run" / "state.json").read_text())  # type: ignore[no-any-return]
 
     def write(self, *, for_: str = "2s", extra: str = "") -> None:
+        (self.dir / "slack-url").write_text(f"{self.url('receiver')}/slack/T1/B1\n")
         self.spec.write_text(SPEC.format(**self.ports, for_=for_, extra=extra))
 
     def tocsin(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -121,6 +129,8 @@ def test_detached_lifecycle_reload_down_and_tsdb_reuse(project: Project) -> None
     again = project.tocsin("up", "--detach")
     assert again.returncode == 2 and "already running" in again.stderr
 
+    _alert_reaches_every_sink_then_resolves(project)
+
     push = f"{project.url('pushgateway')}/metrics/job/marker"
     httpx.put(push, content="reuse_marker 42\n").raise_for_status()
     wait_for(lambda: _query(project, "reuse_marker"), what="marker scraped")
@@ -155,6 +165,27 @@ def test_detached_lifecycle_reload_down_and_tsdb_reuse(project: Project) -> None
     kept = wait_for(lambda: _query(project, old), what="old series after re-up")
     assert kept[0]["value"][1] == "42"  # type: ignore[index]
     assert project.tocsin("down").returncode == 0
+
+
+def _received(proj: Project, what: str, **params: str) -> list[dict[str, str]]:
+    return httpx.get(f"{proj.url('receiver')}/api/v1/{what}", params=params).json()  # type: ignore[no-any-return]
+
+
+def _alert_reaches_every_sink_then_resolves(proj: Project) -> None:
+    """fast profile: for 2 s + 2 × 1 s interval + group_wait 0 s + 5 s."""
+    budget = 2 + 2 * 1 + 0 + 5
+    push = f"{proj.url('pushgateway')}/metrics/job/queue"
+    httpx.put(push, content="queue_length 50\n").raise_for_status()
+    firing = wait_for(lambda: _received(proj, "notifications", status="firing"), timeout=budget, what="fire")
+    assert firing[0]["alertname"] == "QueueTooLong"
+    mail = wait_for(lambda: _received(proj, "mails"), timeout=5, what="mail")
+    assert "QueueTooLong" in mail[0]["subject"]
+    slack = wait_for(lambda: _received(proj, "slack"), timeout=5, what="slack message")
+    assert "QueueTooLong" in slack[0]["text"] and "queue is 50 long" in slack[0]["text"]
+    httpx.put(push, content="queue_length 1\n").raise_for_status()
+    wait_for(lambda: _received(proj, "notifications", status="resolved"), timeout=budget, what="resolved")
+    history = proj.tocsin("alerts")
+    assert history.returncode == 0 and "resolved" in history.stdout and "firing" in history.stdout
 
 
 def test_port_in_use_is_exit_2_and_starts_nothing(project: Project) -> None:
