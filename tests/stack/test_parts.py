@@ -1,0 +1,138 @@
+"""The stack's parts without the Prometheus binaries: error words, logs, history, receiver, backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.conftest import free_port
+
+from tocsin.errors import StackError
+from tocsin.stack import AlertHistory, Component, StackLayout, Supervisor, explain_scrape_error
+from tocsin.stack import components as components_module
+from tocsin.stack.components import ensure_ports_free, find_binary
+from tocsin.stack.config import activate, current_generation, install_bundle, stage_bundle
+from tocsin.stack.logs import RotatingFile
+from tocsin.stack.receiver import create_app
+
+
+@pytest.mark.parametrize(
+    ("error", "plain"),
+    [
+        (
+            'Get "http://127.0.0.1:1/metrics": dial tcp 127.0.0.1:1: connect: connection refused',
+            "connection refused",
+        ),
+        ("server returned HTTP status 404 Not Found", "404 on the metrics path /m"),
+        ("server returned HTTP status 401 Unauthorized", "401 on /m: the endpoint wants credentials"),
+        ('"<html>" is not a valid start token', "not Prometheus format"),
+        ('strconv.ParseFloat: parsing "receiver": invalid syntax', "not Prometheus format"),
+        ("context deadline exceeded", "timed out"),
+        ("", ""),
+    ],
+)
+def test_scrape_errors_in_plain_words(error: str, plain: str) -> None:
+    assert explain_scrape_error(error, "http://127.0.0.1:1/m").startswith(plain)
+
+
+def test_log_files_rotate_and_keep_n_backups(tmp_path: Path) -> None:
+    log = RotatingFile(tmp_path / "x.log", max_bytes=100, backups=2)
+    for i in range(10):
+        log.write(f"line {i:02d} ".encode() * 5 + b"\n")  # 41 bytes
+    log.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.log", "x.log.1", "x.log.2"]
+    assert (tmp_path / "x.log").read_bytes().startswith(b"line 08")
+    assert all(p.stat().st_size <= 100 for p in tmp_path.iterdir())
+
+
+def _payload(status: str, fingerprint: str = "f1") -> dict[str, object]:
+    alert = {"status": status, "labels": {"alertname": "Disk"}, "fingerprint": fingerprint, "startsAt": "t0"}
+    return {"receiver": "tocsin", "status": status, "groupKey": '{}:{alertname="Disk"}', "alerts": [alert]}
+
+
+def test_history_keeps_one_row_per_transition_and_counts_every_delivery(tmp_path: Path) -> None:
+    history = AlertHistory(tmp_path / "a.sqlite")
+    assert history.record_webhook(_payload("firing")) == 1
+    assert history.record_webhook(_payload("firing")) == 0  # repeat or second HA instance
+    assert history.record_webhook(_payload("resolved")) == 1
+    assert [n["status"] for n in history.notifications()] == ["resolved", "firing"]
+    assert len(history.table("deliveries")) == 3
+    with pytest.raises(ValueError):
+        history.table("sqlite_master")
+    history.close()
+
+
+def test_receiver_endpoints(tmp_path: Path) -> None:
+    history = AlertHistory(tmp_path / "a.sqlite")
+
+    async def drive() -> None:
+        transport = httpx.ASGITransport(app=create_app(history))
+        async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
+            assert (await client.post("/webhook", content=b"nope")).status_code == 400
+            assert (await client.post("/webhook", json={"alerts": "x"})).status_code == 400
+            assert (await client.post("/webhook", json=_payload("firing"))).json() == {"stored": 1}
+            assert (await client.post("/slack/T/B", json={"channel": "#x"})).text == "no_text"
+            slack = {"attachments": [{"title": "[FIRING:1] Disk", "text": "disk full"}]}
+            assert (await client.post("/slack/T/B", json=slack)).text == "ok"
+            firing = (await client.get("/api/v1/notifications", params={"status": "firing"})).json()
+            assert firing[0]["alertname"] == "Disk"
+            assert (await client.get("/api/v1/slack")).json()[0]["text"] == "[FIRING:1] Disk\ndisk full"
+            metrics = (await client.get("/metrics")).text
+            assert 'tocsin_receiver_notifications_total{sink="webhook"} 1.0' in metrics
+
+    asyncio.run(drive())
+    history.close()
+
+
+def test_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(components_module.BINARIES, "prometheus", (("no-such-prometheus",), "prometheus"))
+    with pytest.raises(StackError, match=r"apt-get install -y prometheus\)"):
+        find_binary("prometheus")
+
+
+def test_taken_port_is_named(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        comp = Component("prometheus", "prometheus", ("true",), port)
+        with pytest.raises(StackError, match=rf"127\.0\.0\.1:{port} \(prometheus\)") as info:
+            ensure_ports_free([comp])
+    assert info.value.exit_code == 2
+
+
+def test_a_failing_check_leaves_the_active_generation_alone(tmp_path: Path) -> None:
+    layout = StackLayout(tmp_path)
+    first = install_bundle(layout, {"prometheus/prometheus.yml": "v1"})
+
+    def reject(directory: Path) -> None:
+        raise StackError(f"{directory}: rejected")
+
+    with pytest.raises(StackError):
+        stage_bundle(layout, {"prometheus/prometheus.yml": "v2"}, reject)
+    assert current_generation(layout) == first
+    assert (layout.current / "prometheus" / "prometheus.yml").read_text() == "v1"
+    assert sorted(p.name for p in layout.config_root.iterdir()) == ["current", first.name]
+    second = stage_bundle(layout, {"prometheus/prometheus.yml": "v2"})
+    assert activate(layout, second) == first
+    assert (layout.current / "prometheus" / "prometheus.yml").read_text() == "v2"
+
+
+def test_crash_loop_backs_off_exponentially(tmp_path: Path) -> None:
+    crasher = Component("crasher", "test", (sys.executable, "-c", "import sys; sys.exit(3)"), free_port())
+    supervisor = Supervisor([crasher], StackLayout(tmp_path))
+    supervisor.start()
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        supervisor.tick()
+        time.sleep(0.01)
+    supervisor.stop()
+    log = (tmp_path / "logs" / "crasher.log").read_text()
+    delays = [float(line.rsplit(" ", 1)[1][:-1]) for line in log.splitlines() if "restarting in" in line]
+    assert delays[:4] == [0.05, 0.1, 0.2, 0.4]
+    assert "exited with code 3" in log
