@@ -1,0 +1,191 @@
+"""Request ids through ASGI (in-process, uvicorn), WSGI (Flask under werkzeug) and Django: no cross-talk."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import random
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from logging_helpers import json_lines
+
+from tocsin.sdk import logging as tlog
+from tocsin.sdk.metrics import Metrics
+
+log = tlog.get_logger("app.views")  # module level, before configure(): must still follow it
+
+
+def _starlette_app() -> object:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from tocsin.sdk.logging.asgi import RequestIdMiddleware
+
+    async def work(request: Request) -> PlainTextResponse:
+        expected = request.headers.get("x-expected", "")
+        log.info("start", expected=expected)
+        await asyncio.sleep(random.random() / 100)  # interleave the requests
+        log.info("middle", expected=expected)
+        await asyncio.sleep(0)
+        log.info("end", expected=expected)
+        return PlainTextResponse(tlog.get_request_id() or "")
+
+    def sync_work(request: Request) -> PlainTextResponse:  # runs in a worker thread (structlog #491)
+        log.info("sync", expected=request.headers.get("x-expected", ""))
+        return PlainTextResponse(tlog.get_request_id() or "")
+
+    app = Starlette(routes=[Route("/work", work), Route("/sync", sync_work)])
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def _assert_no_cross_talk(text: str, expected_lines: int) -> None:
+    everything = json_lines(text)  # the client's own httpx lines too: all of it must be JSON
+    lines = [line for line in everything if line["logger"] == "app.views"]
+    assert len(lines) == expected_lines
+    for line in lines:
+        assert line["request_id"] == line["expected"], line
+        assert {"timestamp", "level", "logger", "event"} <= set(line)
+
+
+@pytest.mark.anyio
+async def test_1000_concurrent_asgi_requests_keep_their_own_id(
+    stream: io.StringIO, tocsin_metrics: Metrics
+) -> None:
+    tlog.configure("production", "INFO", stream=stream)
+    transport = httpx.ASGITransport(app=_starlette_app())  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+        async def call(i: int) -> None:
+            rid = f"req-{i:04d}"
+            path = "/sync" if i % 10 == 0 else "/work"
+            response = await client.get(path, headers={"X-Request-ID": rid, "X-Expected": rid})
+            assert response.text == rid
+            assert response.headers["x-request-id"] == rid
+
+        await asyncio.gather(*(call(i) for i in range(1000)))
+    _assert_no_cross_talk(stream.getvalue(), 900 * 3 + 100)
+
+
+@pytest.mark.anyio
+async def test_ids_are_generated_and_unsafe_ones_replaced(tocsin_metrics: Metrics) -> None:
+    tlog.configure("production", "INFO", console=False)
+    transport = httpx.ASGITransport(app=_starlette_app())  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        generated = await client.get("/sync")
+        assert len(generated.text) == 32 and generated.headers["x-request-id"] == generated.text
+        unsafe = await client.get("/sync", headers={"X-Request-ID": 'a b"c' + "x" * 200})
+        assert len(unsafe.text) == 32 and unsafe.text != generated.text
+    assert tlog.get_request_id() is None  # nothing leaks into the caller's context
+
+
+@pytest.mark.integration
+def test_uvicorn(stream: io.StringIO, tocsin_metrics: Metrics) -> None:
+    import uvicorn
+    from tests.conftest import free_port, wait_for
+
+    tlog.configure("production", "INFO", stream=stream, logger_levels={"uvicorn": "WARNING"})
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(_starlette_app(), host="127.0.0.1", port=port, log_config=None))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, what="uvicorn")
+    try:
+
+        async def run() -> None:
+            limits = httpx.Limits(max_connections=200)
+            async with httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
+            ) as client:
+                rids = [f"uv-{i}" for i in range(200)]
+                responses = await asyncio.gather(
+                    *(client.get("/work", headers={"X-Request-ID": r, "X-Expected": r}) for r in rids)
+                )
+                assert [r.text for r in responses] == rids
+
+        asyncio.run(run())
+    finally:
+        server.should_exit = True
+        thread.join(10)
+    _assert_no_cross_talk(stream.getvalue(), 600)
+
+
+@pytest.mark.integration
+def test_flask_under_werkzeug(stream: io.StringIO, tocsin_metrics: Metrics) -> None:
+    import flask
+    from werkzeug.serving import make_server
+
+    from tocsin.sdk.logging.wsgi import RequestIdMiddleware
+
+    tlog.configure("production", "INFO", stream=stream, logger_levels={"werkzeug": "WARNING"})
+    app = flask.Flask("logging-test")
+
+    @app.get("/work")
+    def work() -> str:
+        expected = flask.request.headers.get("X-Expected", "")
+        log.info("start", expected=expected)
+        log.info("end", expected=expected)
+        return tlog.get_request_id() or ""
+
+    app.wsgi_app = RequestIdMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _hammer(f"http://127.0.0.1:{server.port}/work", "flask")
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    _assert_no_cross_talk(stream.getvalue(), 200)
+
+
+@pytest.mark.integration
+def test_django(tmp_path: Path) -> None:
+    from tests.conftest import wait_for
+
+    log_file = tmp_path / "django.log"
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("logging_django_site.py")), str(log_file)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        url = f"http://127.0.0.1:{int(proc.stdout.readline())}/work"
+        wait_for(lambda: httpx.get(url, timeout=2).status_code == 200, what="django site")
+        _hammer(url, "django")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    lines = [line for line in json_lines(log_file.read_text()) if line.get("expected")]
+    assert len(lines) == 100
+    assert all(line["request_id"] == line["expected"] for line in lines)
+
+
+def _hammer(url: str, prefix: str, count: int = 100) -> None:
+    """``count`` requests from 20 threads at once, each with its own id, checking the echoed header."""
+
+    with httpx.Client(timeout=30) as client, ThreadPoolExecutor(20) as pool:
+
+        def call(i: int) -> None:
+            rid = f"{prefix}-{i}"
+            response = client.get(url, headers={"X-Request-ID": rid, "X-Expected": rid})
+            assert response.text == rid
+            assert response.headers["X-Request-ID"] == rid
+
+        list(pool.map(call, range(count)))
