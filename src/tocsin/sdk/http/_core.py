@@ -1,0 +1,184 @@
+"""The one core every HTTP middleware shares: metrics, label rules and the pre-resolved children.
+
+Framework adapters (ASGI, WSGI, Django) only find out three things per request
+(method, route template, status) and hand them here. What is done per request
+is kept to dict look-ups on label children resolved once: no label tuples, no
+string formatting, no locks beyond prometheus_client's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from tocsin.sdk.metrics import Metrics, get_metrics
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "DEFAULT_EXCLUDED_PATHS",
+    "OTHER_METHOD",
+    "UNMATCHED",
+    "RequestMetrics",
+    "RouteSeries",
+]
+
+#: Latency buckets for web requests (seconds): fine below 100 ms, where most requests land.
+DEFAULT_BUCKETS: tuple[float, ...] = (
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+)
+#: Paths not measured at all unless told otherwise: scraping must not measure itself.
+DEFAULT_EXCLUDED_PATHS: tuple[str, ...] = ("/metrics",)
+#: The ``route`` of a request no route of the application matched (404s, slash redirects).
+UNMATCHED = "<unmatched>"
+#: The ``method`` of a request whose method is not a standard one (bounded cardinality).
+OTHER_METHOD = "other"
+
+_STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+_METHODS: dict[str, str] = {m: m for m in _STANDARD_METHODS}
+
+
+class RouteSeries:
+    """The label children of one ``(method, route)``, resolved once and reused by every request.
+
+    ``in_progress`` is the gauge child (adapters ``inc()``/``dec()`` it);
+    :meth:`record` counts one finished request.
+    """
+
+    __slots__ = ("_by_status", "_core", "_requests", "duration", "in_progress", "method", "route")
+
+    def __init__(self, core: RequestMetrics, method: str, route: str) -> None:
+        self._core = core
+        self.method = method
+        self.route = route
+        self._requests = core.requests
+        self._by_status: dict[object, Any] = {}
+        self.duration: Any = core.duration.labels(method, route)
+        self.in_progress: Any = core.in_progress.labels(method, route)
+
+    def record(self, status: int | str, seconds: float) -> None:
+        """Count one request that ended with ``status`` after ``seconds``.
+
+        ``status`` is the int of ASGI or the first three characters of a WSGI status line.
+        """
+        child = self._by_status.get(status)
+        if child is None:
+            child = self._by_status[status] = self._requests.labels(self.method, self.route, str(status))
+        exemplar_of = self._core._exemplar
+        if exemplar_of is None:
+            child.inc()
+            self.duration.observe(seconds)
+            return
+        exemplar = exemplar_of()
+        child.inc(1, exemplar)
+        self.duration.observe(seconds, exemplar)
+
+
+class RequestMetrics:
+    """The HTTP request metrics and the rules that keep their labels bounded.
+
+    - ``http_requests_total{method,route,status}`` (counter)
+    - ``http_request_duration_seconds{method,route}`` (histogram, ``buckets``)
+    - ``http_requests_in_progress{method,route}`` (gauge, ``livesum`` across worker processes)
+
+    The metrics come from ``metrics`` (default: :func:`tocsin.sdk.metrics.get_metrics`, so its
+    prefix, constant labels and series cap apply) on ``registry`` (default: the factory's).
+    ``method`` is folded to ``other`` outside the standard methods; ``route`` is a template from
+    the framework's router or ``<unmatched>``; requests to ``excluded_paths`` are not measured.
+    ``exemplars`` attaches ``{trace_id=...}`` of the active OpenTelemetry span: ``None`` (the
+    default) turns it on when ``opentelemetry`` is installed, which is only imported then.
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics | None = None,
+        *,
+        registry: CollectorRegistry | None = None,
+        excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
+        buckets: Iterable[float] = DEFAULT_BUCKETS,
+        exemplars: bool | None = None,
+    ) -> None:
+        factory = metrics if metrics is not None else get_metrics()
+        labels = ("method", "route")
+        self.requests = factory.counter(
+            "http_requests_total", "HTTP requests by route template and status.", (*labels, "status"),
+            registry=registry,
+        )  # fmt: skip
+        self.duration = factory.histogram(
+            "http_request_duration_seconds",
+            "HTTP request duration until the last byte of the body, by route template.",
+            labels,
+            buckets=buckets,
+            registry=registry,
+        )
+        self.in_progress = factory.gauge(
+            "http_requests_in_progress",
+            "HTTP requests being served, by route template.",
+            labels,
+            registry=registry,
+            multiprocess_mode="livesum",
+        )
+        self.excluded_paths: frozenset[str] = frozenset(excluded_paths)
+        self._exemplar: Callable[[], dict[str, str] | None] | None = _trace_exemplar_source(exemplars)
+        self._series: dict[str, dict[str, RouteSeries]] = {}
+
+    def series(self, method: str, route: str) -> RouteSeries:
+        """The pre-resolved children for ``method`` (raw, folded here) and ``route`` (a template)."""
+        by_method = self._series.get(route)
+        if by_method is not None:
+            found = by_method.get(method)
+            if found is not None:
+                return found
+        else:
+            by_method = self._series[route] = {}
+        # Unknown methods share the "other" entry under their own key only once folded, so a
+        # flood of invented methods cannot grow this cache.
+        folded = _METHODS.get(method, OTHER_METHOD)
+        found = by_method.get(folded)
+        if found is None:
+            found = by_method[folded] = RouteSeries(self, folded, route)
+        if folded == method:
+            by_method[method] = found
+        return found
+
+
+def _trace_exemplar_source(wanted: bool | None) -> Callable[[], dict[str, str] | None] | None:
+    """A function returning ``{"trace_id": ...}`` of the active sampled span, or ``None`` when off.
+
+    OpenTelemetry is imported only here, only when it is installed (or asked for): without it
+    the hot path pays one ``is None`` test.
+    """
+    if wanted is False:
+        return None
+    try:
+        from opentelemetry.trace import get_current_span
+    except ImportError:
+        if wanted:
+            from tocsin.errors import ConfigurationError
+
+            raise ConfigurationError(
+                "exemplars=True needs OpenTelemetry (pip install 'tocsin[otel]')"
+            ) from None
+        return None
+
+    def trace_exemplar() -> dict[str, str] | None:
+        context = get_current_span().get_span_context()
+        if not context.is_valid or not context.trace_flags.sampled:
+            return None
+        return {"trace_id": format(context.trace_id, "032x")}
+
+    return trace_exemplar

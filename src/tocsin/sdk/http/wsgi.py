@@ -1,0 +1,198 @@
+"""WSGI middleware, and Flask instrumentation on top of it.
+
+::
+
+    from tocsin.sdk.http import instrument_flask
+
+    instrument_flask(app)
+
+The route label is the rule Flask's router matched (``request.url_rule.rule``:
+blueprints and ``url_prefix`` included), read from the werkzeug request Flask
+leaves in the environ; requests no rule matched are ``<unmatched>``. The request
+is timed until the server closes the response iterable, so a streamed
+(generator) body is measured to its end. Flask itself is imported only by
+:func:`instrument_flask`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any
+
+from prometheus_client import CollectorRegistry
+
+from tocsin.sdk.metrics import Metrics
+
+from ._core import DEFAULT_BUCKETS, DEFAULT_EXCLUDED_PATHS, UNMATCHED, RequestMetrics, RouteSeries
+
+__all__ = ["ENVIRON_KEY", "PrometheusWSGIMiddleware", "instrument_flask", "werkzeug_route"]
+
+Environ = dict[str, Any]
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
+StartResponse = Callable[..., Callable[[bytes], object]]
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+#: The environ key under which the request's measurement lives while it is served.
+ENVIRON_KEY = "tocsin.http"
+
+_perf_counter = time.perf_counter
+
+
+def werkzeug_route(environ: Environ) -> str | None:
+    """The rule werkzeug's router matched (Flask's ``request.url_rule.rule``), if any."""
+    request = environ.get("werkzeug.request")
+    rule = getattr(request, "url_rule", None)
+    return rule.rule if rule is not None else None  # type: ignore[no-any-return]
+
+
+class _Exchange:
+    """One request: its ``start_response`` wrapper and, once known, its route series."""
+
+    __slots__ = ("_done", "_environ", "_mw", "_series", "_start_response", "_started", "_status")
+
+    def __init__(self, mw: PrometheusWSGIMiddleware, environ: Environ, start_response: StartResponse) -> None:
+        self._mw = mw
+        self._environ = environ
+        self._start_response = start_response
+        self._status = "500"
+        self._series: RouteSeries | None = None
+        self._done = False
+        self._started = _perf_counter()
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Any:
+        self._status = status[:3]
+        return self._start_response(status, headers, exc_info)
+
+    def routed(self, route: str) -> None:
+        """Count the request in progress under ``route`` (called as soon as the router matched)."""
+        if self._series is None and not self._done:
+            series = self._series = self._mw.request_metrics.series(self._environ["REQUEST_METHOD"], route)
+            series.in_progress.inc()
+
+    def finish(self, status: str) -> None:
+        if self._done:
+            return
+        self._done = True
+        elapsed = _perf_counter() - self._started
+        series = self._series
+        if series is None:
+            route = self._mw._route_of(self._environ) or UNMATCHED
+            series = self._mw.request_metrics.series(self._environ["REQUEST_METHOD"], route)
+        else:
+            series.in_progress.dec()
+        series.record(status, elapsed)
+
+
+class _Body:
+    """The response iterable, measured until the server closes it (the end of a streamed body)."""
+
+    __slots__ = ("_body", "_exchange", "_iterator")
+
+    def __init__(self, body: Iterable[bytes], exchange: _Exchange) -> None:
+        self._body = body
+        self._exchange = exchange
+        self._iterator: Iterator[bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._iterator = iter(self._body)
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._iterator)  # type: ignore[arg-type]
+        except StopIteration:
+            raise
+        except BaseException:
+            self._exchange.finish("500")  # the body failed half-way: the client got a broken response
+            raise
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._exchange.finish(self._exchange._status)
+
+
+class PrometheusWSGIMiddleware:
+    """Measure every request of a WSGI app by route template.
+
+    ``route`` reads the route template from the environ after the app ran (default:
+    :func:`werkzeug_route`, right for Flask and werkzeug routing). Keyword arguments are
+    those of :class:`~tocsin.sdk.http.RequestMetrics`, or pass a ready ``request_metrics``.
+    An exception escaping the app counts as status 500 and is re-raised.
+    """
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        route: Callable[[Environ], str | None] = werkzeug_route,
+        metrics: Metrics | None = None,
+        registry: CollectorRegistry | None = None,
+        excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
+        buckets: Iterable[float] = DEFAULT_BUCKETS,
+        exemplars: bool | None = None,
+        request_metrics: RequestMetrics | None = None,
+    ) -> None:
+        self.app = app
+        self.request_metrics = request_metrics = request_metrics or RequestMetrics(
+            metrics, registry=registry, excluded_paths=excluded_paths, buckets=buckets, exemplars=exemplars
+        )
+        self._route_of = route
+        self._excluded = request_metrics.excluded_paths
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "") in self._excluded:
+            return self.app(environ, start_response)
+        exchange = environ[ENVIRON_KEY] = _Exchange(self, environ, start_response)
+        try:
+            body = self.app(environ, exchange.start_response)
+        except BaseException:
+            exchange.finish("500")
+            raise
+        return _Body(body, exchange)
+
+
+def instrument_flask(
+    app: Any,
+    *,
+    metrics: Metrics | None = None,
+    registry: CollectorRegistry | None = None,
+    excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
+    buckets: Iterable[float] = DEFAULT_BUCKETS,
+    exemplars: bool | None = None,
+    request_metrics: RequestMetrics | None = None,
+) -> PrometheusWSGIMiddleware:
+    """Measure every request of the Flask ``app``; returns the middleware it installed.
+
+    Wraps ``app.wsgi_app`` and adds a first ``before_request`` hook that puts the request
+    in progress under its rule as soon as Flask has matched it.
+    """
+    from flask import request
+
+    middleware = PrometheusWSGIMiddleware(
+        app.wsgi_app,
+        metrics=metrics,
+        registry=registry,
+        excluded_paths=excluded_paths,
+        buckets=buckets,
+        exemplars=exemplars,
+        request_metrics=request_metrics,
+    )
+    app.wsgi_app = middleware
+
+    def tocsin_request_routed() -> None:
+        environ = request.environ
+        exchange = environ.get(ENVIRON_KEY)
+        rule = request.url_rule
+        if exchange is not None and rule is not None:
+            exchange.routed(rule.rule)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, tocsin_request_routed)
+    return middleware
