@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.conftest import wait_for
+from tests.conftest import free_port, wait_for
 from tests.stack.conftest import Running
 
-from tocsin.promapi import PrometheusAPI
+from tocsin.promapi import AsyncPrometheusAPI, PrometheusAPI, PrometheusAPIError
 from tocsin.stack.silences import saved_silences
 from tocsin.stack.targets import target_rows
 
@@ -96,3 +97,30 @@ def test_alertmanager_kill9_keeps_silences(hand_stack: Running) -> None:
     kept = wait_for(listed, timeout=10, what="silence back after restart")
     assert kept[0]["matchers"][0]["value"] == "DiskFull"
     assert kept[0]["createdBy"] == "test"
+
+
+def test_promapi_sync_and_async_twins_agree(hand_stack: Running) -> None:
+    url = hand_stack.url("prometheus")
+    now = time.time()
+    with PrometheusAPI(url) as prom:
+        wait_for(lambda: prom.query("up"), what="first samples")
+        sync_up = {s["metric"]["job"] for s in prom.query("up")}
+        sync_rules = [g["name"] for g in prom.rules()]
+        series = prom.query_range("up", now - 30, now, 1)
+        with pytest.raises(PrometheusAPIError, match=r"/api/v1/query\?query=up%7B: bad_data: .*parse error"):
+            prom.query("up{")
+
+    async def asynchronous() -> tuple[set[str], list[str], bool]:
+        async with (
+            AsyncPrometheusAPI(url) as prom,
+            AsyncPrometheusAPI(f"http://127.0.0.1:{free_port()}") as gone,
+        ):
+            up = {s["metric"]["job"] for s in await prom.query("up")}
+            rules = [g["name"] for g in await prom.rules("alert")]
+            return up, rules, await gone.ready()
+
+    async_up, async_rules, gone_ready = asyncio.run(asynchronous())
+    assert async_up == sync_up and "pushgateway" in sync_up
+    assert async_rules == sync_rules == ["test"]
+    assert series and all(len(s["values"]) >= 1 for s in series)
+    assert gone_ready is False
