@@ -19,10 +19,10 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
 
+from ._loki import LokiShipper
 from ._match import CompiledPattern, Matcher
 from ._state import Counts, CountsCollector, read_checkpoint, write_checkpoint
 from ._tail import Tail
@@ -90,7 +90,7 @@ class Watcher:
         self._dir_sizes: dict[tuple[str, str], float] = {}
         self._next_dir_scan = 0.0
         self._next_compact = 0.0
-        self.on_rows: list[Any] = []  # callables receiving committed rows (the Loki shipper)
+        self.loki = LokiShipper(config.loki, self.base_dir) if config.loki else None
         self._restore()
         self._publish()
 
@@ -136,6 +136,10 @@ class Watcher:
     def checkpoint(self) -> None:
         """Save positions, counts (and store rows) in one atomic write, then publish."""
         rows, self._rows = self._rows, []
+        if self.loki is not None:
+            self.counts.stats["loki_dropped"] = (
+                self.counts.stats.get("loki_dropped", 0) + self.loki.take_dropped()
+            )
         for source in self.sources:
             tail = source.tail
             for stat in ("rotations", "truncations", "lost_files"):
@@ -151,8 +155,8 @@ class Watcher:
         else:
             write_checkpoint(self.checkpoint_path, data)
         self._publish()
-        for callback in self.on_rows:
-            callback(rows)
+        if self.loki is not None and rows:
+            self.loki.submit(rows)  # only lines whose positions are saved: never shipped twice
 
     def _publish(self) -> None:
         gauges: dict[str, tuple[str, dict[tuple[str, str], float]]] = {
@@ -211,7 +215,7 @@ class Watcher:
         counts = self.counts
         now = time.time()
         total = block.count(b"\n")
-        wants_rows = self.store is not None or bool(self.on_rows)
+        wants_rows = self.store is not None or self.loki is not None
         levels: dict[int, str] | None = None
         if wants_rows or source.config.format == "json":
             levels = self._levels(source, block)
@@ -326,6 +330,8 @@ class Watcher:
             source.tail.close()
         if self.store is not None:
             self.store.close()
+        if self.loki is not None:
+            self.loki.close()
 
 
 def _json_message(text: str, message_key: str) -> tuple[str, float | None]:
