@@ -125,3 +125,10 @@ def test_durations() -> None:
         parse_duration("soon")
     with pytest.raises(SpecError):
         load_config("/nonexistent/logwatch.yaml")
+
+
+def test_cli_constants_match_the_package() -> None:
+    from tocsin.cli import _logwatch
+    from tocsin.logwatch import DEFAULT_PORT, ENGINES
+
+    assert (_logwatch.DEFAULT_PORT, _logwatch.ENGINES) == (DEFAULT_PORT, ENGINES)

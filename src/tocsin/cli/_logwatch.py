@@ -10,15 +10,18 @@ from typing import Any
 
 from tocsin.errors import UsageError
 
-__all__ = ["register"]
+__all__ = ["DEFAULT_PORT", "ENGINES", "add_watch_arguments", "register"]
 
 _STATE_DIR = ".tocsin/logwatch"
 
 
-def register(subparsers: Any) -> None:
-    from tocsin.logwatch import DEFAULT_PORT, ENGINES
+# Kept here (and checked equal to tocsin.logwatch's) so that building the CLI imports nothing heavy.
+DEFAULT_PORT = 9465
+ENGINES = ("hyperscan", "re2", "re")
 
-    watch = subparsers.add_parser("logwatch", help="follow log files: patterns → metrics, lines → log store")
+
+def add_watch_arguments(watch: argparse.ArgumentParser) -> None:
+    """The options of ``tocsin logwatch``, shared with ``python -m tocsin.logwatch``."""
     watch.add_argument("--config", "-c", required=True, help="logwatch.yaml (the spec's logs: section)")
     watch.add_argument(
         "--state-dir", default=_STATE_DIR, help=f"positions, counts, log store (default {_STATE_DIR})"
@@ -34,6 +37,11 @@ def register(subparsers: Any) -> None:
         "--rotate-wait", type=float, default=2.0, help="seconds a rotated file stays open once idle"
     )
     watch.set_defaults(func=_logwatch)
+
+
+def register(subparsers: Any) -> None:
+    watch = subparsers.add_parser("logwatch", help="follow log files: patterns → metrics, lines → log store")
+    add_watch_arguments(watch)
 
     logs = subparsers.add_parser("logs", help="search the log store: --level ERROR --since 1h --grep TEXT")
     logs.add_argument("--level", help="at or above this level (DEBUG, INFO, WARNING, ERROR, CRITICAL)")
