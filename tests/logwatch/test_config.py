@@ -132,3 +132,15 @@ def test_cli_constants_match_the_package() -> None:
     from tocsin.logwatch import DEFAULT_PORT, ENGINES
 
     assert (_logwatch.DEFAULT_PORT, _logwatch.ENGINES) == (DEFAULT_PORT, ENGINES)
+
+
+def test_embedded_section_errors_point_into_the_spec_file(tmp_path: Path) -> None:
+    spec = tmp_path / "tocsin.yaml"
+    spec.write_text(
+        "version: 1\nlogs:\n  files: [{path: a.log}]\n  patterns:\n    - {name: x, regex: 'a(', sources: []}\n"
+    )
+    with pytest.raises(SpecError) as info:
+        load_config(spec, section="logs")
+    (problem,) = info.value.problems
+    assert (problem.file, problem.line, problem.column) == (str(spec), 5, 24)
+    assert problem.message.startswith("patterns.0.regex: invalid regular expression")

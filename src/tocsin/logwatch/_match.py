@@ -120,7 +120,7 @@ def _hyperscan(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tu
         if not ends:
             return []
         ends.sort()
-        out = []
+        out: list[tuple[int, int, int]] = []
         rfind, find = block.rfind, block.find
         line_start, line_end = -1, -1
         seen: set[int] = set()
@@ -155,7 +155,7 @@ def _re2(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[in
     match = rset.Match
 
     def candidates(block: bytes) -> list[tuple[int, int, int]]:
-        out = []
+        out: list[tuple[int, int, int]] = []
         start = 0
         for line in block.split(b"\n")[:-1]:
             end = start + len(line)
@@ -172,7 +172,7 @@ def _plain_re(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tup
     searches = [p.regex.search for p in patterns]
 
     def candidates(block: bytes) -> list[tuple[int, int, int]]:
-        out = []
+        out: list[tuple[int, int, int]] = []
         start = 0
         for line in block.split(b"\n")[:-1]:
             end = start + len(line)

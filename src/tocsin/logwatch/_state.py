@@ -150,7 +150,7 @@ class CountsCollector(Collector):
             )
         for name, (help_text, values) in gauges.items():
             label = next(iter(values))[0] if values else ""
-            family = GaugeMetricFamily(name, help_text, labels=[label] if label else [])
+            gauge = GaugeMetricFamily(name, help_text, labels=[label] if label else [])
             for (_, label_value), value in values.items():
-                family.add_metric([label_value] if label else [], value)
-            yield family
+                gauge.add_metric([label_value] if label else [], value)
+            yield gauge

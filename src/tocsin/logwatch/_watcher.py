@@ -235,8 +235,7 @@ class Watcher:
         found: dict[tuple[int, tuple[str, ...]], float] = {}
         for index, _start, _end, match in source.matcher.scan(block):
             if match is None:
-                key = (index, ())
-                found[key] = found.get(key, 0.0) + 1.0
+                found[index, ()] = found.get((index, ()), 0.0) + 1.0
                 continue
             pattern = patterns[index]
             value = 1.0
@@ -245,8 +244,8 @@ class Watcher:
                     value = float(match.group(pattern.value) or "")
                 except ValueError:
                     value = 0.0  # the group matched something that is not a number: count nothing
-            key = (index, tuple(match.group(name) or "" for name in pattern.label_names))
-            found[key] = found.get(key, 0.0) + value
+            series = (index, tuple(match.group(name) or "" for name in pattern.label_names))
+            found[series] = found.get(series, 0.0) + value
         for (index, labels), value in found.items():
             counts.add(patterns[index], labels, value, now)
         counts.stats["bytes_read"] = counts.stats.get("bytes_read", 0) + len(block)

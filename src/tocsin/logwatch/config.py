@@ -50,6 +50,7 @@ __all__ = [
     "load_config",
     "normalize_level",
     "parse_duration",
+    "validate_section",
 ]
 
 #: Log levels from least to most severe; aliases (WARN, FATAL, lower case) are normalised to these.
@@ -356,22 +357,31 @@ def load_config(path: str | Path, section: str | None = None) -> LogsConfig:
         raise SpecError(
             [Problem(file, line, col, f"not valid YAML: {err.problem}", "fix the YAML syntax")]
         ) from None
-    prefix: tuple[int | str, ...] = ()
-    if section is not None:
-        if not isinstance(data, dict) or section not in data:
-            raise SpecError([Problem(file, 1, 1, f"no {section!r} section", f"add {section}:")])
-        prefix = (section,)
-        data_section = data[section]
-    else:
-        data_section = data
-    if not isinstance(data_section, dict):
+    if section is None:
+        return validate_section(data, file)
+    if not isinstance(data, dict) or section not in data:
+        raise SpecError([Problem(file, 1, 1, f"no {section!r} section", f"add {section}:")])
+    return validate_section(data, file, (section,))
+
+
+def validate_section(root: Any, file: str, path: tuple[int | str, ...] = ()) -> LogsConfig:
+    """Validate ``root[path...]`` of a document loaded with ruamel.yaml's round-trip loader.
+
+    This is how the spec embeds the model: ``validate_section(spec_doc, "tocsin.yaml", ("logs",))``
+    reports problems at their line and column in the spec file itself.
+    """
+    node = root
+    for key in path:
+        node = node[key]
+    if not isinstance(node, dict):
+        line, col = _position(root, path)
         raise SpecError(
-            [Problem(file, 1, 1, "expected a mapping with files: and patterns:", "see docs/logwatch.md")]
+            [Problem(file, line, col, "expected a mapping with files: and patterns:", "see docs/logwatch.md")]
         )
     try:
-        return LogsConfig.model_validate(_plain(data_section))
+        return LogsConfig.model_validate(_plain(node))
     except ValidationError as err:
-        raise SpecError(_problems(file, data, err, prefix)) from None
+        raise SpecError(_problems(file, root, err, path)) from None
 
 
 def _plain(node: Any) -> Any:

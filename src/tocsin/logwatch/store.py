@@ -170,7 +170,8 @@ class LogStore:
     ) -> list[StoredLine]:
         """The newest ``limit`` lines at or above ``level``, newer than ``since``, containing ``grep``,
         oldest first (as a log reads)."""
-        where, args = [], []  # type: ignore[var-annotated]
+        where: list[str] = []
+        args: list[object] = []
         if level:
             lvl = normalize_level(level)
             if lvl not in LEVELS:
