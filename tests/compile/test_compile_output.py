@@ -169,6 +169,7 @@ def test_fast_profile_output(write_spec: Callable[[str], Path], shop_text: str, 
 def test_write_is_relocatable(shop: Spec, tmp_path: Path, env: dict[str, str]) -> None:
     bundle = compile_spec(shop, env=env)
     bundle.write(tmp_path / "a" / "b")
-    written = sorted(str(p.relative_to(tmp_path / "a" / "b")) for p in (tmp_path / "a" / "b").rglob("*.yml"))
+    root = tmp_path / "a" / "b"
+    written = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert written == sorted(bundle.files)
     assert not list((tmp_path / "a" / "b").rglob("*.tmp"))
