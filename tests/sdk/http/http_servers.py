@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 from tests.conftest import free_port, wait_for
 from werkzeug.serving import make_server
@@ -40,3 +41,11 @@ def werkzeug_server(app: Any) -> Iterator[str]:
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
+
+
+def get_in_background(url: str, timeout: float = 15) -> tuple[threading.Thread, list[int]]:
+    """Start ``GET url`` in a thread; the list receives the status code when it is done."""
+    result: list[int] = []
+    thread = threading.Thread(target=lambda: result.append(httpx.get(url, timeout=timeout).status_code))
+    thread.start()
+    return thread, result

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
-from http_servers import uvicorn_server
+from http_servers import get_in_background, uvicorn_server
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -200,10 +200,8 @@ def test_in_progress_counts_a_request_under_its_route_while_it_runs(
     gate = Gate()
     app = starlette_app(tmp_path, gate) if framework == "starlette" else fastapi_app(gate)
     route = "/slow/{n}"
-    with uvicorn_server(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        result: list[int] = []
-        thread = threading.Thread(target=lambda: result.append(client.get("/slow/1").status_code))
-        thread.start()
+    with uvicorn_server(app) as url:
+        thread, result = get_in_background(url + "/slow/1")
         try:
             assert gate.entered.wait(10)
             wait_for(
