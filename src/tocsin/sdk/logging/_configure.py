@@ -4,8 +4,8 @@ Every event, from ``structlog.get_logger()`` or from a library's
 ``logging.getLogger()``, goes through the same :func:`shared_processors`
 and comes out of the same handlers: JSON lines (orjson) in production,
 structlog's console renderer in development. structlog events end in
-``ProcessorFormatter.wrap_for_formatter`` and are rendered by the handler,
-so console, file and alert outputs each render once and nothing interleaves.
+``ProcessorFormatter.wrap_for_formatter`` and are rendered by each handler's
+formatter, so every output renders once and nothing interleaves.
 
 Call :func:`configure` first, at start-up, before any logger is used: structlog
 caches a logger on first use (``cache_logger_on_first_use``, the fast path), and
@@ -29,6 +29,7 @@ from tocsin.sdk.metrics import Metrics
 
 from ._outputs import CountingHandler, LogFile, file_handler, level_number
 from ._processors import console_renderer, json_renderer, shared_processors
+from ._stdlib import PipelineFormatter, sink_factory
 
 __all__ = ["configure", "get_logger", "is_configured", "reset"]
 
@@ -115,7 +116,7 @@ def configure(
         _PROCESSORS[:] = [*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
         structlog.configure(
             processors=_PROCESSORS,
-            logger_factory=structlog.stdlib.LoggerFactory(),
+            logger_factory=sink_factory(),
             wrapper_class=structlog.make_filtering_bound_logger(minimum),
             context_class=dict,
             cache_logger_on_first_use=True,
@@ -124,10 +125,7 @@ def configure(
 
 
 def _formatter(shared: list[Processor], renderer: list[Processor]) -> logging.Formatter:
-    return structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=shared,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
-    )
+    return PipelineFormatter(shared, renderer)
 
 
 def _is_tty(stream: Any) -> bool:
