@@ -137,7 +137,8 @@ def test_cli_constants_match_the_package() -> None:
 def test_embedded_section_errors_point_into_the_spec_file(tmp_path: Path) -> None:
     spec = tmp_path / "tocsin.yaml"
     spec.write_text(
-        "version: 1\nlogs:\n  files: [{path: a.log}]\n  patterns:\n    - {name: x, regex: 'a(', sources: []}\n"
+        "version: 1\nlogs:\n  files: [{path: a.log}]\n"
+        "  patterns:\n    - {name: x, regex: 'a(', sources: []}\n"
     )
     with pytest.raises(SpecError) as info:
         load_config(spec, section="logs")

@@ -71,7 +71,7 @@ def _run_with_kills(
         stop.wait(rng.uniform(0.0, 0.5))  # down for a while: rotations happen meanwhile
         watcher.start()
     writer.join()
-    assert mid_stream >= 3, "the watcher was never killed in the middle of the stream"
+    assert mid_stream >= 3, f"killed mid-stream only {mid_stream} times: the test proves too little"
     return result[0]
 
 
@@ -86,7 +86,7 @@ def test_kill_9_at_random_points_then_restart_is_still_exact(tmp_path: Path) -> 
 def test_kill_9_with_the_log_store_keeps_store_and_counters_in_step(tmp_path: Path) -> None:
     log, watcher = _setup(tmp_path, store=True)
     with watcher:
-        written = _run_with_kills(watcher, log, 100_000, rotations=20, duration=5.0)
+        written = _run_with_kills(watcher, log, 100_000, rotations=20, duration=7.0)
         _assert_exact(watcher.wait_caught_up(written.lines), written)
         assert watcher.stop() == 0
     store = LogStore(tmp_path / "state" / "logs.db", readonly=True)

@@ -32,9 +32,17 @@ import difflib
 import re
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from tocsin.errors import Problem, SpecError
 
@@ -97,6 +105,15 @@ def _check_regex(value: str) -> str:
     except re.error as err:
         raise ValueError(f"invalid regular expression: {err}") from None
     return value
+
+
+def _valid_duration(value: str) -> str:
+    parse_duration(value)
+    return value
+
+
+#: A duration written as ``250ms``, ``30s``, ``5m``, ``1h``, ``7d`` (checked, kept as written).
+Duration = Annotated[str, AfterValidator(_valid_duration)]
 
 
 class _Model(BaseModel):
@@ -188,14 +205,8 @@ class StoreConfig(_Model):
     enabled: bool = True
     path: str | None = Field(None, description="database file (default: <state-dir>/logs.db)")
     min_level: str = Field("DEBUG", description="keep lines at or above this level")
-    retention: str = "7d"
-    compact_every: str = "1h"
-
-    @field_validator("retention", "compact_every")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    retention: Duration = "7d"
+    compact_every: Duration = "1h"
 
     @field_validator("min_level")
     @classmethod
@@ -212,16 +223,10 @@ class LokiConfig(_Model):
     url: str = Field(description="base URL, e.g. http://127.0.0.1:3100 (the push path is added)")
     labels: dict[str, str] = Field(default_factory=dict)
     batch_size: int = Field(1000, ge=1)
-    batch_wait: str = "1s"
+    batch_wait: Duration = "1s"
     tenant: str | None = None
     password_file: str | None = Field(None, description="basic-auth password read from this file")
     username: str | None = None
-
-    @field_validator("batch_wait")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
 
 class LogsConfig(_Model):
@@ -232,14 +237,8 @@ class LogsConfig(_Model):
     directories: tuple[DirectoryConfig, ...] = ()
     store: StoreConfig = StoreConfig()
     loki: LokiConfig | None = None
-    poll_interval: str = "250ms"
-    directory_size_interval: str = "15s"
-
-    @field_validator("poll_interval", "directory_size_interval")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+    poll_interval: Duration = "250ms"
+    directory_size_interval: Duration = "15s"
 
     @field_validator("files")
     @classmethod
