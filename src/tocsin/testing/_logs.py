@@ -16,6 +16,7 @@ import structlog
 from structlog.typing import EventDict, WrappedLogger
 
 from tocsin.sdk import logging as tlog
+from tocsin.sdk.logging._configure import current_processors
 
 __all__ = ["capture_logs"]
 
@@ -49,7 +50,7 @@ def capture_logs(level: str | int = "DEBUG") -> Iterator[list[dict[str, Any]]]:
     handler.setLevel(level if isinstance(level, int) else level.upper())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=tlog.shared_processors(None, "test"),
+            foreign_pre_chain=current_processors(),
             processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, collect],
         )
     )

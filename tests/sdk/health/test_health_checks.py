@@ -14,7 +14,7 @@ from health_sites import PG_DSN, REDIS_URL, SECRET
 from tocsin.sdk.health import Check, CheckResult, Health, checks
 from tocsin.sdk.metrics import Metrics
 
-pytestmark = [pytest.mark.anyio, pytest.mark.integration]
+pytestmark = pytest.mark.integration
 
 
 async def _one(check: Check) -> CheckResult:
@@ -22,6 +22,7 @@ async def _one(check: Check) -> CheckResult:
 
 
 @pytest.mark.parametrize("dsn", [PG_DSN, PG_DSN.replace("postgresql:", "postgresql+asyncpg:")])
+@pytest.mark.anyio
 async def test_sql_from_dsn(tocsin_metrics: Metrics, dsn: str) -> None:
     check = checks.sql("db", dsn)
     assert check.driver == ("asyncpg" if "asyncpg" in dsn else "psycopg")
@@ -30,6 +31,7 @@ async def test_sql_from_dsn(tocsin_metrics: Metrics, dsn: str) -> None:
     assert result.unit == "ms" and isinstance(result.value, float)
 
 
+@pytest.mark.anyio
 async def test_sql_from_sqlalchemy_engines(tocsin_metrics: Metrics) -> None:
     import sqlalchemy
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -47,6 +49,7 @@ async def test_sql_from_sqlalchemy_engines(tocsin_metrics: Metrics) -> None:
         await aengine.dispose()
 
 
+@pytest.mark.anyio
 async def test_redis_set_get_delete(tocsin_metrics: Metrics) -> None:
     import redis
     import redis.asyncio
@@ -63,6 +66,7 @@ async def test_redis_set_get_delete(tocsin_metrics: Metrics) -> None:
         sync_client.close()
 
 
+@pytest.mark.anyio
 async def test_wrong_ports_fail_fast(tocsin_metrics: Metrics, closed_port: int) -> None:
     for check in (
         checks.redis("cache", f"redis://:{SECRET}@127.0.0.1:{closed_port}/0"),
@@ -87,6 +91,7 @@ async def test_wrong_ports_fail_fast(tocsin_metrics: Metrics, closed_port: int) 
     ],
     ids=["psycopg", "asyncpg", "redis", "http"],
 )
+@pytest.mark.anyio
 async def test_a_dependency_that_never_answers_fails_at_the_timeout(
     tocsin_metrics: Metrics, silent_port: int, make: object
 ) -> None:
@@ -109,6 +114,7 @@ async def test_a_dependency_that_never_answers_fails_at_the_timeout(
     assert len(asyncio.all_tasks()) == tasks
 
 
+@pytest.mark.anyio
 async def test_tcp_and_http(tocsin_metrics: Metrics) -> None:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -134,6 +140,7 @@ async def test_tcp_and_http(tocsin_metrics: Metrics) -> None:
         server.server_close()
 
 
+@pytest.mark.anyio
 async def test_disk_and_memory_thresholds(tocsin_metrics: Metrics) -> None:
     assert (await _one(checks.disk(path="/", min_free_percent=0))).status == "up"
     full = await _one(checks.disk(path="/", min_free_percent=100))
@@ -150,13 +157,27 @@ async def test_disk_and_memory_thresholds(tocsin_metrics: Metrics) -> None:
     not os.environ.get("TOCSIN_TEST_MONGO_URL"),
     reason="no MongoDB server on this machine: set TOCSIN_TEST_MONGO_URL=mongodb://host:27017 to run it",
 )
+@pytest.mark.anyio
 async def test_mongo_ping(tocsin_metrics: Metrics) -> None:
     assert (await _one(checks.mongo("archive", os.environ["TOCSIN_TEST_MONGO_URL"]))).status == "up"
 
 
+@pytest.mark.anyio
 async def test_mongo_unreachable_fails_within_the_timeout(tocsin_metrics: Metrics, closed_port: int) -> None:
     url = f"mongodb://app:{SECRET}@127.0.0.1:{closed_port}/"
     result = await _one(checks.mongo("archive", url, timeout=0.5))
     assert result.status == "down"
     assert result.duration_seconds < 0.5 + 0.2
     assert SECRET not in (result.output or "")
+
+
+def test_the_sync_path_leaves_no_threads_behind(tocsin_metrics: Metrics, silent_port: int) -> None:
+    """Flask and Django call check_sync(): 100 probes of a hung dependency, then count threads."""
+    url = f"postgresql+asyncpg://app:{SECRET}@127.0.0.1:{silent_port}/db"
+    health = Health([checks.sql("db", url)], timeout=0.05, cache_ttl=0)
+    health.check_sync()  # starts the runner's loop thread and imports the driver
+    threads = threading.active_count()
+    for _ in range(100):
+        assert health.check_sync().status == "unhealthy"
+    assert threading.active_count() == threads
+    health.close()

@@ -41,6 +41,7 @@ _installed: list[logging.Handler] = []
 _saved_root_level: int | None = None
 _saved_levels: dict[str, int] = {}
 _configured = False
+_shared: list[Processor] = []
 
 
 def configure(
@@ -114,6 +115,7 @@ def configure(
             _saved_levels.setdefault(name, library.level)
             library.setLevel(level_number(threshold))
         _PROCESSORS[:] = [*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
+        _shared[:] = shared
         structlog.configure(
             processors=_PROCESSORS,
             logger_factory=sink_factory(),
@@ -164,6 +166,11 @@ def reset() -> None:
 def is_configured() -> bool:
     """Whether :func:`configure` ran (and :func:`reset` did not undo it)."""
     return _configured
+
+
+def current_processors() -> list[Processor]:
+    """The shared processors of the current configuration (empty when not configured)."""
+    return list(_shared) if _configured else []
 
 
 def get_logger(name: str | None = None, **initial_values: Any) -> Any:
