@@ -22,7 +22,7 @@ settings.configure(
             "USER": "postgres",
             "HOST": "127.0.0.1",
             "PORT": "5432",
-            "OPTIONS": {"connect_timeout": 2},
+            "OPTIONS": {"connect_timeout": 2, "application_name": "tocsin-health-django-site"},
         }
     },
 )

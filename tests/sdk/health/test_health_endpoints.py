@@ -106,6 +106,20 @@ def test_the_body_never_contains_a_dsn_password(serve: Serve, kind: str) -> None
     assert "postgresql://app:***@[127.0.0.1" in outputs
 
 
+def test_django_database_check_leaks_no_connection(serve: Serve) -> None:
+    import psycopg
+
+    base = serve("django", "healthy", {})
+    with httpx.Client(timeout=10) as client:
+        for _ in range(20):
+            assert client.get(base + "/health/ready").status_code == 200
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test") as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tocsin-health-django-site'"
+        ).fetchone()
+    assert row == (0,)  # each probe's worker thread closed its connection
+
+
 def _closed_port() -> int:
     from tests.conftest import free_port
 
