@@ -75,6 +75,17 @@ def _rss_mb(pids: list[int]) -> float:
     return total / 2**20
 
 
+def _pss_mb(pids: list[int]) -> float:
+    """Proportional set size: shared pages split between the processes that map them."""
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_full_info().pss
+        except (psutil.Error, AttributeError):
+            pass
+    return total / 2**20
+
+
 def run_tocsin() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         layout = StackLayout(Path(tmp))
@@ -87,13 +98,12 @@ def run_tocsin() -> dict[str, float]:
         time.sleep(2)  # a few scrapes and evaluations: steady-state memory, not the empty start
         state = read_state(layout) or {}
         pids = [c["pid"] for c in state["components"].values()]
-        result = {
-            "ready_seconds": ready,
-            "components_rss_mb": _rss_mb(pids),
-            "receiver_rss_mb": _rss_mb([state["components"]["receiver"]["pid"]]),
-            "supervisor_rss_mb": _rss_mb([state["supervisor"]["pid"]]),
-        }
+        result = {"ready_seconds": ready}
+        result |= {f"{name}_rss_mb": _rss_mb([c["pid"]]) for name, c in state["components"].items()}
+        result["supervisor_rss_mb"] = _rss_mb([state["supervisor"]["pid"]])
+        result["components_rss_mb"] = _rss_mb(pids)
         result["total_rss_mb"] = result["components_rss_mb"] + result["supervisor_rss_mb"]
+        result["total_pss_mb"] = _pss_mb([*pids, state["supervisor"]["pid"]])
         control.down(layout)
         return result
 
@@ -126,11 +136,12 @@ def run_peer() -> dict[str, float]:
         ready = time.monotonic() - started
         time.sleep(2)
         rss = _rss_mb([p.pid for p in procs])
+        pss = _pss_mb([p.pid for p in procs])
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(10)
-        return {"ready_seconds": ready, "total_rss_mb": rss}
+        return {"ready_seconds": ready, "total_rss_mb": rss, "total_pss_mb": pss}
 
 
 def main() -> None:
@@ -152,6 +163,10 @@ def main() -> None:
             "rss_tocsin_over_peer": round(tocsin["total_rss_mb"] / peer["total_rss_mb"], 2),
         },
         "targets": {"ready_seconds": 2.0, "total_rss_mb": 150},
+        "note": (
+            "tocsin's total counts two Python processes the peer does not have: the receiver "
+            "(webhook + Slack + SMTP sinks, SQLite) and the supervisor; the four binaries are the same."
+        ),
         "meets_targets": {
             "ready": tocsin["ready_seconds"] <= 2.0,
             "rss": tocsin["total_rss_mb"] <= 150,

@@ -83,7 +83,7 @@ def test_receiver_endpoints(tmp_path: Path) -> None:
             assert firing[0]["alertname"] == "Disk"
             assert (await client.get("/api/v1/slack")).json()[0]["text"] == "[FIRING:1] Disk\ndisk full"
             metrics = (await client.get("/metrics")).text
-            assert 'tocsin_receiver_notifications_total{sink="webhook"} 1.0' in metrics
+            assert 'tocsin_receiver_notifications_total{sink="webhook"} 1' in metrics
 
     asyncio.run(drive())
     history.close()

@@ -9,11 +9,18 @@ The CLI (``tocsin up | status | reload | down | alerts``) is the one obvious way
     Supervisor(build_plan(settings, layout), layout).serve()  # until SIGINT/SIGTERM
 """
 
-from tocsin.stack.components import Component, StackLayout, StackSettings, build_plan, find_binary
-from tocsin.stack.config import install_bundle
-from tocsin.stack.history import AlertHistory
-from tocsin.stack.supervisor import Supervisor
-from tocsin.stack.targets import explain_scrape_error
+from __future__ import annotations
+
+import importlib
+import typing
+from typing import Any
+
+if typing.TYPE_CHECKING:
+    from tocsin.stack.components import Component, StackLayout, StackSettings, build_plan, find_binary
+    from tocsin.stack.config import install_bundle
+    from tocsin.stack.history import AlertHistory
+    from tocsin.stack.supervisor import Supervisor
+    from tocsin.stack.targets import explain_scrape_error
 
 __all__ = [
     "AlertHistory",
@@ -26,3 +33,24 @@ __all__ = [
     "find_binary",
     "install_bundle",
 ]
+
+# Imported on first use: the supervisor runs as long as the stack and imports this package, so it
+# must not pay for SQLite, the receiver or the compiler it never uses (every MB counts: see
+# benchmarks/stack_startup.py).
+_WHERE = {
+    "AlertHistory": "history",
+    "Component": "components",
+    "StackLayout": "components",
+    "StackSettings": "components",
+    "Supervisor": "supervisor",
+    "build_plan": "components",
+    "explain_scrape_error": "targets",
+    "find_binary": "components",
+    "install_bundle": "config",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'tocsin.stack' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"tocsin.stack.{_WHERE[name]}"), name)
