@@ -158,3 +158,15 @@ def test_checkpoint_is_complete_json_with_no_temporary_left(tmp_path: Path) -> N
     assert entry["offset"] == (tmp_path / "a.log").stat().st_size
     assert entry["head_len"] == min(entry["offset"], 1024)
     assert sorted(p.name for p in state.iterdir()) == [CHECKPOINT_NAME]
+
+
+def test_a_line_longer_than_a_mebibyte_counts_once(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    log.write_bytes(b"Archived 5 orders " + b"x" * (2_500_000))
+    w = _watcher(tmp_path, "app.log")
+    w.poll()
+    assert _total(w) == (1, 5.0)  # its first MiB is matched as soon as it is read
+    with open(log, "ab") as f:
+        f.write(b"y" * 100 + b"\n" + _lines(0, 3))
+    assert _drain(w) == (4, 8.0)
+    w.close()

@@ -108,9 +108,14 @@ class CountsCollector(Collector):
         self._counts = Counts()
         self._gauges: dict[str, tuple[str, dict[tuple[str, str], float]]] = {}
 
-    def publish(self, counts: Counts, gauges: dict[str, tuple[str, dict[tuple[str, str], float]]]) -> None:
-        """Show a copy of ``counts`` and ``gauges`` (``{name: (help, {(label, value): v})}``)."""
-        snapshot = Counts.from_json(json.loads(json.dumps(counts.to_json())))
+    def publish(
+        self, counts: Counts | None, gauges: dict[str, tuple[str, dict[tuple[str, str], float]]]
+    ) -> None:
+        """Show a copy of ``counts`` (None: keep the last one) and ``gauges``
+        (``{name: (help, {(label, value): v})}``)."""
+        snapshot = (
+            self._counts if counts is None else Counts.from_json(json.loads(json.dumps(counts.to_json())))
+        )
         with self._lock:
             self._counts, self._gauges = snapshot, gauges
 

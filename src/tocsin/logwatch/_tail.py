@@ -4,7 +4,8 @@ A file is identified by device + inode **and** a fingerprint of its head (the
 first 1 KiB, or what exists of it), re-checked on every read: ``size < offset``
 alone misses a truncation that regrew past the old offset, and inode numbers
 are reused. Positions only ever advance past a newline, so a partial last line
-is read again, whole, once its writer ends it.
+is read again, whole, once its writer ends it. A line longer than 1 MiB counts
+once, matched on its first MiB; the rest of it is skipped.
 
 Rotation:
 
@@ -56,6 +57,7 @@ class FileState:
     generation: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
     rotated: bool = False  # no longer at a watched path: drain, then close
     copy_of: str = ""  # generation of the live file this one is a copy of (copytruncate in progress)
+    long_line: bool = False  # inside a line longer than 1 MiB: its first MiB was counted, skip to its end
     fd: int | None = field(default=None, repr=False, compare=False)
     idle_since: float = field(default=0.0, repr=False, compare=False)
 
@@ -225,35 +227,46 @@ class Tail:
         assert fd is not None
         if state.copy_of:
             return False
-        if not state.head_matches(fd) or os.fstat(fd).st_size < state.offset:
-            self._truncated(state, emit)
-        _extend_head(state, fd)
         emitted = False
+        if not state.head_matches(fd) or os.fstat(fd).st_size < state.offset:
+            emitted = self._truncated(state, emit)
+        _extend_head(state, fd)
         budget = _MAX_PER_POLL
         while budget > 0:
             data = os.pread(fd, _CHUNK, state.offset)
             if not data:
                 break
             if not state.head_matches(fd):  # truncated while we read: those bytes may be the new file's
-                self._truncated(state, emit)
+                emitted = self._truncated(state, emit) or emitted
+                continue
+            if state.long_line:  # the rest of a line already counted from its first MiB: skip it
+                cut = data.find(b"\n") + 1
+                if cut:
+                    state.long_line = False
+                elif len(data) < _CHUNK and not final:
+                    break
+                state.offset += cut or len(data)
+                budget -= cut or len(data)
                 continue
             cut = data.rfind(b"\n") + 1
             if cut:
                 emit(state.generation, state.offset, data[:cut] if cut < len(data) else data)
             elif len(data) < _CHUNK and not final:
                 break  # a partial line: wait for its end
-            else:  # an over-long line, or the last line of a finished file
+            else:  # the first MiB of an over-long line, or the last line of a finished file
                 cut = len(data)
                 emit(state.generation, state.offset, data + b"\n")
+                state.long_line = not final
             state.offset += cut
             budget -= cut
             emitted = True
         return emitted
 
-    def _truncated(self, state: FileState, emit: Emit) -> None:
+    def _truncated(self, state: FileState, emit: Emit) -> bool:
         """copytruncate (or a writer that truncates): finish the old content from its copy, restart at 0."""
         self.truncations += 1
         copy = _find_copy(state)
+        emitted = False
         if copy is not None:
             path, key, tail = copy
             end = state.offset + len(tail)
@@ -261,6 +274,7 @@ class Tail:
                 if not tail.endswith(b"\n"):
                     tail += b"\n"  # the copy is final: its last line has ended
                 emit(state.generation, state.offset, tail)
+                emitted = True
             if key not in self.files:  # if the glob finds the copy later, it is already counted
                 self._track_copy(path, key, end)
         for other in self.files.values():
@@ -272,6 +286,7 @@ class Tail:
         state.head_len = 0
         state.head_hash = _fingerprint(b"")
         state.generation = uuid.uuid4().hex[:16]
+        return emitted
 
     def _track_copy(self, path: str, key: tuple[int, int], end: int) -> None:
         try:

@@ -158,7 +158,7 @@ class Watcher:
         if self.loki is not None and rows:
             self.loki.submit(rows)  # only lines whose positions are saved: never shipped twice
 
-    def _publish(self) -> None:
+    def _publish(self, counts_changed: bool = True) -> None:
         gauges: dict[str, tuple[str, dict[tuple[str, str], float]]] = {
             "logwatch_files_watched": (
                 "Files followed right now (rotated files still being drained included).",
@@ -173,7 +173,7 @@ class Watcher:
                 dict(self._dir_sizes),
             ),
         }
-        self.collector.publish(self.counts, gauges)
+        self.collector.publish(self.counts if counts_changed else None, gauges)
 
     def pending_bytes(self) -> int:
         total = 0
@@ -208,7 +208,7 @@ class Watcher:
         ):
             self.checkpoint()
         else:
-            self._publish()
+            self._publish(counts_changed=False)
         return progressed
 
     def _process(self, source: _Source, generation: str, offset: int, block: bytes) -> None:
