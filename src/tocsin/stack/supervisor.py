@@ -198,18 +198,16 @@ class Supervisor:
                 child.log.write(f"--- tocsin: could not copy silences: {exc}\n".encode())
 
     def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM everything, SIGKILL what is left after ``timeout``; pid files removed."""
+        """SIGTERM everything, SIGKILL what is left after ``timeout``; pid files removed.
+
+        Clustered Alertmanagers go last and one at a time: one that leaves while its peer is leaving
+        too waits 10 s for an acknowledgement that never comes.
+        """
         self._status = "stopping"
-        live = [ch.proc for ch in self._children if ch.proc is not None and ch.proc.poll() is None]
-        for proc in live:
-            proc.terminate()
-        deadline = time.monotonic() + timeout
-        for proc in live:
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+        live = [ch for ch in self._children if ch.proc is not None and ch.proc.poll() is None]
+        managers = [ch for ch in live if ch.component.kind == "alertmanager"]
+        for batch in [[ch for ch in live if ch not in managers], *([m] for m in managers)]:
+            self._stop_batch(batch, timeout)
         for child in self._children:
             for pump in child.pumps:
                 pump.join(timeout=1)
@@ -218,6 +216,22 @@ class Supervisor:
         self._status = "stopped"
         self._write_state()
         self.layout.pid_file("supervisor").unlink(missing_ok=True)
+
+    def _stop_batch(self, batch: list[_Child], timeout: float) -> None:
+        started = time.monotonic()
+        for child in batch:
+            assert child.proc is not None
+            child.proc.terminate()
+        for child in batch:
+            assert child.proc is not None
+            try:
+                code = child.proc.wait(timeout=max(0.0, started + timeout - time.monotonic()))
+                note = f"stopped (exit code {code}) {time.monotonic() - started:.2f}s after SIGTERM"
+            except subprocess.TimeoutExpired:
+                child.proc.kill()
+                child.proc.wait()
+                note = f"still running {timeout:.0f}s after SIGTERM: killed"
+            child.log.write(f"--- tocsin: {note}\n".encode())
 
     def serve(
         self,
