@@ -74,7 +74,8 @@ def _layout(args: argparse.Namespace) -> StackLayout:
 
 def _raw_state_dir(spec_path: Path) -> str:
     """``stack.state_dir`` read without validation, for a spec that does not load (yet)."""
-    from ruamel.yaml import YAML, YAMLError
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     try:
         data = YAML(typ="safe").load(spec_path.read_text())

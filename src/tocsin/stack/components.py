@@ -221,6 +221,7 @@ def build_plan(settings: StackSettings, layout: StackLayout, *, ha: bool = False
     """The components to run, in start order (the receiver first, so early notifications land)."""
     host = settings.host
     plan: list[Component] = []
+    argv: tuple[str, ...]
     if settings.enabled("receiver"):
         argv = (
             sys.executable,

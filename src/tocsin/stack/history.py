@@ -143,7 +143,7 @@ class AlertHistory:
         self, *, status: str | None = None, alertname: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
         """Newest first; ``labels``/``annotations`` decoded."""
-        sql, args = "SELECT * FROM notifications WHERE 1=1", []
+        sql, args = "SELECT * FROM notifications WHERE 1=1", list[str]()
         if status:
             sql, args = sql + " AND status = ?", [*args, status]
         if alertname:

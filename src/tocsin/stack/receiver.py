@@ -64,7 +64,7 @@ class MailSink:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
         message = email.message_from_bytes(raw, policy=email.policy.default)
-        part = message.get_body(preferencelist=("plain", "html"))  # type: ignore[attr-defined]
+        part = message.get_body(preferencelist=("plain", "html"))
         body = part.get_content() if part is not None else ""
         self._history.record_mail(
             str(envelope.mail_from or ""),
