@@ -134,7 +134,17 @@ class WatcherProcess:
         self.starts += 1
         err = self.state_dir.parent / f"watcher-{self.starts}.err"
         cmd = [sys.executable, "-m", "tocsin.logwatch", "--config", str(self.config)]
-        cmd += ["--state-dir", str(self.state_dir), "--port", "0", "--rotate-wait", "0.3", *self.extra]
+        cmd += [
+            "--state-dir",
+            str(self.state_dir),
+            "--port",
+            "0",
+            "--rotate-wait",
+            "0.3",
+            "--park-after",
+            "0.5",
+            *self.extra,
+        ]
         with open(err, "wb") as stderr:
             self.proc = subprocess.Popen(cmd, stderr=stderr, stdout=subprocess.DEVNULL)
 

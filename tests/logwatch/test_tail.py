@@ -10,14 +10,16 @@ from pathlib import Path
 from tocsin.logwatch import CHECKPOINT_NAME, Watcher, load_config
 
 
-def _watcher(tmp_path: Path, glob: str, *, store: bool = False, extra: str = "") -> Watcher:
+def _watcher(
+    tmp_path: Path, glob: str, *, store: bool = False, extra: str = "", park_after: float = 60.0
+) -> Watcher:
     config = tmp_path / "logwatch.yaml"
     config.write_text(
         f"files: [{{path: '{glob}', source: app{extra}}}]\n"
         "patterns: [{name: archived, regex: 'Archived (?P<n>\\d+)', value: n}]\n"
         f"store: {{enabled: {'true' if store else 'false'}}}\n"
     )
-    return Watcher(load_config(config), tmp_path / "state", tmp_path, rotate_wait=0.0)
+    return Watcher(load_config(config), tmp_path / "state", tmp_path, rotate_wait=0.0, park_after=park_after)
 
 
 def _lines(start: int, count: int) -> bytes:
@@ -169,4 +171,32 @@ def test_a_line_longer_than_a_mebibyte_counts_once(tmp_path: Path) -> None:
     with open(log, "ab") as f:
         f.write(b"y" * 100 + b"\n" + _lines(0, 3))
     assert _drain(w) == (4, 8.0)
+    w.close()
+
+
+def _open_fds(w: Watcher) -> int:
+    return sum(1 for s in w.sources[0].tail.files.values() if s.fd is not None)
+
+
+def test_idle_files_are_parked_and_wake_up_on_change(tmp_path: Path) -> None:
+    log = tmp_path / "app.log"
+    for i in range(1, 4):
+        (tmp_path / f"app.log.{i}").write_bytes(_lines(i * 100, 10))
+    log.write_bytes(_lines(0, 10))
+    w = _watcher(tmp_path, "app.log*", park_after=0.0)
+    assert _drain(w) == (40, 40.0)
+    assert _open_fds(w) == 0 and len(w.sources[0].tail.files) == 4  # all parked, none forgotten
+    with open(log, "ab") as f:
+        f.write(_lines(10, 5))
+    assert _drain(w, 1) == (45, 45.0)
+    # a copytruncate of a parked file: the copy is recognised without an open descriptor
+    w.poll()
+    assert _open_fds(w) == 0
+    shutil.copyfile(log, tmp_path / "app.log.4")
+    w.poll()
+    os.truncate(log, 0)
+    log.write_bytes(_lines(50, 2))
+    (tmp_path / "app.log.3").unlink()  # deleted while parked
+    (tmp_path / "app.log.2").rename(tmp_path / "old.txt")  # renamed out of the glob while parked
+    assert _drain(w) == (47, 47.0)
     w.close()

@@ -36,6 +36,9 @@ def add_watch_arguments(watch: argparse.ArgumentParser) -> None:
     watch.add_argument(
         "--rotate-wait", type=float, default=2.0, help="seconds a rotated file stays open once idle"
     )
+    watch.add_argument(
+        "--park-after", type=float, default=60.0, help="seconds before an idle, fully read file is closed"
+    )
     watch.set_defaults(func=_logwatch)
 
 
@@ -69,6 +72,7 @@ def _logwatch(args: argparse.Namespace) -> int:
         once=args.once,
         engine=args.engine,
         rotate_wait=args.rotate_wait,
+        park_after=args.park_after,
     )
 
 

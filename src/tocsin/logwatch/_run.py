@@ -50,6 +50,7 @@ def run(
     once: bool = False,
     engine: str = "auto",
     rotate_wait: float = 2.0,
+    park_after: float = 60.0,
     stop: threading.Event | None = None,
 ) -> int:
     """Follow the files of ``config_path`` until SIGTERM/SIGINT (or, with ``once``, until caught up)."""

@@ -44,6 +44,9 @@ def _fingerprint(head: bytes) -> str:
     return hashlib.blake2b(head, digest_size=16).hexdigest()
 
 
+_RUNTIME_FIELDS = ("fd", "idle_since", "parked", "parked_at")  # not saved: a restart reopens every file
+
+
 @dataclass
 class FileState:
     """What is persisted per file: identity, fingerprint and the offset just past the last counted line."""
@@ -60,17 +63,18 @@ class FileState:
     long_line: bool = False  # inside a line longer than 1 MiB: its first MiB was counted, skip to its end
     fd: int | None = field(default=None, repr=False, compare=False)
     idle_since: float = field(default=0.0, repr=False, compare=False)
+    parked: bool = field(default=False, repr=False, compare=False)  # idle, fully read, descriptor closed
+    parked_at: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # (size, mtime_ns)
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
-        del data["fd"], data["idle_since"]
+        for runtime in _RUNTIME_FIELDS:
+            del data[runtime]
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> FileState:
-        known = {
-            k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in ("fd", "idle_since")
-        }
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in _RUNTIME_FIELDS}
         return cls(**known)  # type: ignore[arg-type]
 
     def head_matches(self, fd: int) -> bool:
@@ -81,9 +85,15 @@ class Tail:
     """The files behind one glob; :meth:`poll` emits every complete line not emitted before."""
 
     def __init__(
-        self, pattern: str, rotate_wait: float = 2.0, from_end: bool = False, exclude: tuple[str, ...] = ()
+        self,
+        pattern: str,
+        rotate_wait: float = 2.0,
+        from_end: bool = False,
+        exclude: tuple[str, ...] = (),
+        park_after: float = 60.0,
     ) -> None:
         self.pattern = pattern
+        self.park_after = park_after  # seconds idle before a fully read file's descriptor is closed
         self.exclude = exclude
         self.rotate_wait = rotate_wait
         self.from_end = from_end  # only for files present at the very first poll without saved state
@@ -115,8 +125,8 @@ class Tail:
         """Discover files, follow rotations, emit new complete lines; True if anything was emitted."""
         now = time.monotonic()
         for key, state in list(self.files.items()):  # after a restart: find every saved file first,
-            if state.fd is None and not self._reopen(state):  # so copies made meanwhile are recognised
-                del self.files[key]
+            if state.fd is None and not state.parked and not self._reopen(state):  # so that copies
+                del self.files[key]  # made meanwhile are recognised
                 self.lost_files += 1
         seen = self._discover()
         progressed = False
@@ -125,6 +135,13 @@ class Tail:
                 state.rotated = True
                 state.idle_since = now
                 self.rotations += 1
+            if state.parked:
+                if key in seen:
+                    continue
+                state.parked = False  # renamed away or deleted while parked: find it, drain it
+                if not self._reopen(state):
+                    del self.files[key]
+                    continue
             if state.copy_of:
                 continue
             if self._read(state, emit):
@@ -134,6 +151,8 @@ class Tail:
                 progressed = self._read(state, emit, final=True) or progressed
                 self._close(state)
                 del self.files[key]
+            elif not state.rotated and now - state.idle_since >= self.park_after:
+                self._park(state)
         self._first_poll = False
         return progressed
 
@@ -161,9 +180,32 @@ class Tail:
             state = self.files.get(key)
             if state is not None:
                 state.path, state.rotated = path, False
+                if state.parked and (st.st_size, st.st_mtime_ns) != state.parked_at:
+                    self._unpark(state)
                 continue
             self._add(path, key, st.st_size)
         return seen
+
+    def _park(self, state: FileState) -> None:
+        """Close an idle, fully read file (keeping its state): a glob over many rotated files must
+        not hold a descriptor for each. It is reopened as soon as its size or mtime changes."""
+        assert state.fd is not None
+        st = os.fstat(state.fd)
+        if st.st_size != state.offset or state.long_line:
+            return
+        self._close(state)
+        state.parked, state.parked_at = True, (st.st_size, st.st_mtime_ns)
+
+    def _unpark(self, state: FileState) -> None:
+        try:
+            fd = os.open(state.path, os.O_RDONLY)
+        except OSError:
+            return
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != (state.dev, state.ino):
+            os.close(fd)
+            return
+        state.fd, state.parked, state.idle_since = fd, False, time.monotonic()
 
     def _add(self, path: str, key: tuple[int, int], size: int) -> None:
         try:
@@ -174,7 +216,7 @@ class Tail:
         if len(head) < HEAD_BYTES and b"\n" not in head:
             os.close(fd)  # not one line yet (maybe a copy being made): decide once there is one
             return
-        state = FileState(dev=key[0], ino=key[1], path=path, fd=fd)
+        state = FileState(dev=key[0], ino=key[1], path=path, fd=fd, idle_since=time.monotonic())
         state.head_len, state.head_hash = len(head), _fingerprint(head)
         twin = self._twin_of(state, head)
         if twin is not None:
@@ -190,16 +232,12 @@ class Tail:
         if not head or (len(head) < HEAD_BYTES and b"\n" not in head):
             return None
         for other in self.files.values():
-            if (
-                other.copy_of
-                or other.fd is None
-                or os.path.dirname(other.path) != os.path.dirname(state.path)
-            ):
+            if other.copy_of or os.path.dirname(other.path) != os.path.dirname(state.path):
                 continue
             if other.head_len == len(head):
                 if other.head_hash == state.head_hash:
                     return other
-            elif other.head_len > len(head) and os.pread(other.fd, len(head), 0) == head:
+            elif other.head_len > len(head) and _read_head(other, len(head)) == head:
                 return other
         return None
 
@@ -214,8 +252,7 @@ class Tail:
             if (st.st_dev, st.st_ino) == (state.dev, state.ino):
                 if path != state.path:
                     state.path, state.rotated = path, True
-                    state.idle_since = time.monotonic()
-                state.fd = fd
+                state.fd, state.idle_since = fd, time.monotonic()
                 return True
             os.close(fd)
         return False
@@ -302,6 +339,16 @@ class Tail:
         if state.fd is not None:
             os.close(state.fd)
             state.fd = None
+
+
+def _read_head(state: FileState, size: int) -> bytes:
+    if state.fd is not None:
+        return os.pread(state.fd, size, 0)
+    try:
+        with open(state.path, "rb") as f:  # a parked file
+            return f.read(size)
+    except OSError:
+        return b""
 
 
 def _extend_head(state: FileState, fd: int) -> None:

@@ -71,6 +71,7 @@ class Watcher:
         *,
         engine: str = "auto",
         rotate_wait: float = 2.0,
+        park_after: float = 60.0,
     ) -> None:
         self.config = config
         self.state_dir = Path(state_dir)
@@ -79,7 +80,7 @@ class Watcher:
         self.checkpoint_path = self.state_dir / CHECKPOINT_NAME
         self.counts = Counts()
         self.collector = CountsCollector(config.patterns)
-        self.sources = [self._source(fc, engine, rotate_wait) for fc in config.files]
+        self.sources = [self._source(fc, engine, rotate_wait, park_after) for fc in config.files]
         self.store: LogStore | None = None
         if config.store.enabled:
             self.store = LogStore(
@@ -102,7 +103,7 @@ class Watcher:
         p = Path(os.path.expanduser(path))
         return p if p.is_absolute() else self.base_dir / p
 
-    def _source(self, fc: FileConfig, engine: str, rotate_wait: float) -> _Source:
+    def _source(self, fc: FileConfig, engine: str, rotate_wait: float, park_after: float) -> _Source:
         name = fc.source or Path(fc.path).stem.replace("*", "").strip(".") or "logs"
         patterns = [p for p in self.config.patterns if not p.sources or name in p.sources]
         compiled = [
@@ -112,7 +113,11 @@ class Watcher:
         if fc.format == "text" and fc.level:
             finder = re.compile(rb"^[^\n]*?(?:" + fc.level.encode() + rb")", re.MULTILINE)
         tail = Tail(
-            str(self._resolve(fc.path)), rotate_wait=rotate_wait, from_end=fc.from_end, exclude=fc.exclude
+            str(self._resolve(fc.path)),
+            rotate_wait=rotate_wait,
+            from_end=fc.from_end,
+            exclude=fc.exclude,
+            park_after=park_after,
         )
         return _Source(name, fc, tail, patterns, Matcher(compiled, engine), finder)
 
