@@ -82,6 +82,11 @@ class Scrape(_Strict):
 
     @model_validator(mode="after")
     def _timeout_fits(self) -> Scrape:
+        if "timeout" not in self.model_fields_set and duration_seconds(self.timeout) > duration_seconds(
+            self.interval
+        ):
+            # Prometheus's own default: 10s, but never longer than the interval.
+            object.__setattr__(self, "timeout", self.interval)
         if duration_seconds(self.timeout) > duration_seconds(self.interval):
             raise ValueError(
                 f"timeout {self.timeout} is longer than interval {self.interval}: Prometheus rejects it"
