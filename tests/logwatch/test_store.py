@@ -48,6 +48,9 @@ def test_logs_finds_lines_by_text_and_level(watched: Path, capsys: pytest.Captur
     errors = _logs(capsys, "--level", "ERROR", "--grep", "mongodb")
     assert [line.split("MongoDB: ")[1] for line in errors] == ["ancient", "refused", "timed out"]
     assert all(" ERROR    archiver: " in line for line in errors)
+    store = LogStore("st/logs.db", readonly=True)
+    assert {row.path for row in store.search()} == {str(watched / "logs" / "archiver.log")}
+    store.close()
     assert _logs(capsys, "--level", "error", "--grep", "MongoDB", "--since", "1h") == [errors[-1]]
     warnings = _logs(capsys, "--level", "WARNING", "--since", "1h")
     assert [w.split("] ", 2)[2] for w in warnings] == [

@@ -36,8 +36,8 @@ HEAD_BYTES = 1024
 _CHUNK = 1 << 20  # bytes per read; a line longer than this is cut into pieces
 _MAX_PER_POLL = 16 << 20  # bytes per file per poll, so one busy file cannot starve the others
 
-#: ``emit(generation, offset, block)`` with ``block`` a run of complete lines starting at ``offset``.
-Emit = Callable[[str, int, bytes], None]
+#: ``emit(state, block)``: ``block``, complete lines of ``state.path``, starts at ``state.offset``.
+Emit = Callable[["FileState", bytes], None]
 
 
 def _fingerprint(head: bytes) -> str:
@@ -287,12 +287,12 @@ class Tail:
                 continue
             cut = data.rfind(b"\n") + 1
             if cut:
-                emit(state.generation, state.offset, data[:cut] if cut < len(data) else data)
+                emit(state, data[:cut] if cut < len(data) else data)
             elif len(data) < _CHUNK and not final:
                 break  # a partial line: wait for its end
             else:  # the first MiB of an over-long line, or the last line of a finished file
                 cut = len(data)
-                emit(state.generation, state.offset, data + b"\n")
+                emit(state, data + b"\n")
                 state.long_line = not final
             state.offset += cut
             budget -= cut
@@ -310,7 +310,7 @@ class Tail:
             if tail:
                 if not tail.endswith(b"\n"):
                     tail += b"\n"  # the copy is final: its last line has ended
-                emit(state.generation, state.offset, tail)
+                emit(state, tail)
                 emitted = True
             if key not in self.files:  # if the glob finds the copy later, it is already counted
                 self._track_copy(path, key, end)

@@ -25,7 +25,7 @@ import orjson
 from ._loki import LokiShipper
 from ._match import CompiledPattern, Matcher
 from ._state import Counts, CountsCollector, read_checkpoint, write_checkpoint
-from ._tail import Tail
+from ._tail import FileState, Tail
 from .config import FileConfig, LogsConfig, PatternConfig, level_rank, normalize_level, parse_duration
 from .store import LogStore, Row, parse_timestamp
 
@@ -196,8 +196,8 @@ class Watcher:
         progressed = False
         for source in self.sources:
 
-            def emit(generation: str, offset: int, block: bytes, source: _Source = source) -> None:
-                self._process(source, generation, offset, block)
+            def emit(state: FileState, block: bytes, source: _Source = source) -> None:
+                self._process(source, state, block)
 
             if source.tail.poll(emit):
                 progressed = True
@@ -216,7 +216,7 @@ class Watcher:
             self._publish(counts_changed=False)
         return progressed
 
-    def _process(self, source: _Source, generation: str, offset: int, block: bytes) -> None:
+    def _process(self, source: _Source, state: FileState, block: bytes) -> None:
         counts = self.counts
         now = time.time()
         total = block.count(b"\n")
@@ -255,7 +255,7 @@ class Watcher:
             counts.add(patterns[index], labels, value, now)
         counts.stats["bytes_read"] = counts.stats.get("bytes_read", 0) + len(block)
         if wants_rows:
-            self._queue_rows(source, generation, offset, block, levels or {}, now)
+            self._queue_rows(source, state, block, levels or {}, now)
 
     def _count_levels(self, source: _Source, block: bytes) -> Counter[str] | None:
         """Lines per level in a text ``block``: the hot path, with no per-line Python objects."""
@@ -295,10 +295,10 @@ class Watcher:
         return None
 
     def _queue_rows(
-        self, source: _Source, generation: str, offset: int, block: bytes, levels: dict[int, str], now: float
+        self, source: _Source, state: FileState, block: bytes, levels: dict[int, str], now: float
     ) -> None:
         min_rank = self._store_min_rank
-        path = source.tail.pattern
+        path, generation, offset = state.path, state.generation, state.offset
         is_json = source.config.format == "json"
         start = 0
         for raw in block.split(b"\n")[:-1]:
