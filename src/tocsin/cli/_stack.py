@@ -210,6 +210,14 @@ def _status(args: argparse.Namespace) -> int:
             [name, "up" if up else "down", str(c["pid"] or "-"), uptime, str(c["restarts"]), c["url"]]
         )
     _console.print(f"stack {state['status']} ({layout.root})")
+    sup = state.get("supervisor") or {}
+    if (
+        state["status"] == "ready"
+        and ProcessRef("supervisor", sup["pid"], sup["create_time"]).process() is None
+    ):
+        _console.print(
+            "the supervisor is not running: nothing restarts a crashed component (`tocsin down`, then up)"
+        )
     _table("components", ["component", "state", "pid", "uptime", "restarts", "url"], rows)
     if not alive:
         return 3

@@ -253,8 +253,8 @@ class Supervisor:
                 raise
             self._status = "ready"
             self._write_state()
-            if on_ready is not None:
-                on_ready(self)
+            if on_ready is not None:  # in its own thread: printing the targets must not pause supervision
+                threading.Thread(target=on_ready, args=(self,), name="on-ready", daemon=True).start()
             while not stop.wait(POLL_SECONDS):
                 self.tick()
         finally:
