@@ -28,7 +28,6 @@ A complete example (seed 003, the MongoDB order archiver)::
 
 from __future__ import annotations
 
-import difflib
 import re
 from functools import cached_property
 from pathlib import Path
@@ -45,6 +44,8 @@ from pydantic import (
 )
 
 from tocsin.errors import Problem, SpecError
+
+from ._yaml import plain, position, problems
 
 __all__ = [
     "LEVELS",
@@ -257,82 +258,6 @@ class LogsConfig(_Model):
         return self
 
 
-# ---------------------------------------------------------------------------------------------- loading
-
-
-def _position(node: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:
-    """1-based (line, column) of the YAML node at ``loc``, or of its nearest existing parent."""
-    line, col = 1, 1
-    for key in loc:
-        lc = getattr(node, "lc", None)
-        if lc is None:
-            break
-        try:
-            if isinstance(key, int):
-                line, col = lc.item(key)
-            else:
-                line, col = lc.value(key) if key in node else (lc.line, lc.col)
-            line, col = line + 1, col + 1
-            node = node[key]
-        except (KeyError, IndexError, TypeError, AttributeError):
-            break
-    return line, col
-
-
-def _key_position(node: Any, loc: tuple[int | str, ...]) -> tuple[int, int]:
-    parent = node
-    for key in loc[:-1]:
-        try:
-            parent = parent[key]
-        except (KeyError, IndexError, TypeError):
-            return _position(node, loc[:-1])
-    try:
-        line, col = parent.lc.key(loc[-1])
-        return line + 1, col + 1
-    except (AttributeError, KeyError, TypeError):
-        return _position(node, loc)
-
-
-def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
-    model: Any = LogsConfig
-    for key in loc[:-1]:
-        if isinstance(key, int):
-            continue
-        field = model.model_fields.get(key)
-        if field is None:
-            return []
-        model = next(
-            (a for a in getattr(field.annotation, "__args__", ()) if isinstance(a, type)), field.annotation
-        )
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return []
-    return list(model.model_fields)
-
-
-def _problems(file: str, data: Any, err: ValidationError, prefix: tuple[int | str, ...]) -> list[Problem]:
-    problems = []
-    for error in err.errors():
-        loc = tuple(k for k in error["loc"] if not (isinstance(k, str) and k.startswith("function-")))
-        where = ".".join(str(k) for k in loc)
-        if error["type"] == "extra_forbidden":
-            line, col = _key_position(data, prefix + loc)
-            allowed = _allowed_keys(loc)
-            close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
-            problems.append(Problem(file, line, col, f"unknown key {where!r}", hint))
-            continue
-        line, col = _position(data, prefix + loc)
-        message = str(error["msg"]).removeprefix("Value error, ")
-        hint = ""
-        if "regular expression" in message:
-            hint = "in YAML, write regexes in single quotes so backslashes stay as they are"
-        elif error["type"] == "missing":
-            line, col = _position(data, prefix + loc[:-1])
-            hint = f"add {loc[-1]}:"
-        problems.append(Problem(file, line, col, f"{where or 'logs'}: {message}", hint))
-    return problems
-
-
 def load_config(path: str | Path, section: str | None = None) -> LogsConfig:
     """Read a standalone ``logwatch.yaml`` (or the ``section`` key of a bigger file) into :class:`LogsConfig`.
 
@@ -373,20 +298,11 @@ def validate_section(root: Any, file: str, path: tuple[int | str, ...] = ()) -> 
     for key in path:
         node = node[key]
     if not isinstance(node, dict):
-        line, col = _position(root, path)
+        line, col = position(root, path)
         raise SpecError(
             [Problem(file, line, col, "expected a mapping with files: and patterns:", "see docs/logwatch.md")]
         )
     try:
-        return LogsConfig.model_validate(_plain(node))
+        return LogsConfig.model_validate(plain(node))
     except ValidationError as err:
-        raise SpecError(_problems(file, root, err, path)) from None
-
-
-def _plain(node: Any) -> Any:
-    """ruamel's commented containers → plain dicts/lists (pydantic validates those strictly)."""
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    return node
+        raise SpecError(problems(file, root, err, path, LogsConfig)) from None
