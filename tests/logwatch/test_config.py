@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -145,3 +146,17 @@ def test_embedded_section_errors_point_into_the_spec_file(tmp_path: Path) -> Non
     (problem,) = info.value.problems
     assert (problem.file, problem.line, problem.column) == (str(spec), 5, 24)
     assert problem.message.startswith("patterns.0.regex: invalid regular expression")
+
+
+def test_watcher_reads_the_spec_logs_section(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("logs").mkdir()
+    Path("logs/a.log").write_text("✅ Archived 4 orders\n")
+    body = seed_config("logs/*.log", store=False)
+    Path("tocsin.yaml").write_text(
+        "version: 1\napp: archiver\nlogs:\n" + "".join(f"  {ln}\n" for ln in body.splitlines())
+    )
+    args = ["--config", "tocsin.yaml", "--section", "logs", "--state-dir", "st", "--once", "--no-http"]
+    assert main(["logwatch", *args]) == 0
+    data = json.loads(Path("st/logwatch-checkpoint.json").read_text())
+    assert data["counts"]["patterns"]["orders_archived_total"] == [[[], 4.0]]

@@ -22,7 +22,8 @@ ENGINES = ("hyperscan", "re2", "re")
 
 def add_watch_arguments(watch: argparse.ArgumentParser) -> None:
     """The options of ``tocsin logwatch``, shared with ``python -m tocsin.logwatch``."""
-    watch.add_argument("--config", "-c", required=True, help="logwatch.yaml (the spec's logs: section)")
+    watch.add_argument("--config", "-c", required=True, help="logwatch.yaml, or the spec with --section logs")
+    watch.add_argument("--section", help="read this top-level key of --config (e.g. logs, in tocsin.yaml)")
     watch.add_argument(
         "--state-dir", default=_STATE_DIR, help=f"positions, counts, log store (default {_STATE_DIR})"
     )
@@ -53,6 +54,7 @@ def register(subparsers: Any) -> None:
     logs.add_argument("--source", help="only this source")
     logs.add_argument("--limit", type=int, default=100, help="newest N lines (default 100)")
     logs.add_argument("--config", "-c", help="logwatch.yaml, to find a store.path set there")
+    logs.add_argument("--section", help="read this top-level key of --config (e.g. logs)")
     logs.add_argument(
         "--state-dir", default=_STATE_DIR, help=f"where the watcher keeps its store (default {_STATE_DIR})"
     )
@@ -67,6 +69,7 @@ def _logwatch(args: argparse.Namespace) -> int:
     return run(
         args.config,
         args.state_dir,
+        section=args.section,
         port=None if args.no_http else args.port,
         host=args.host,
         once=args.once,
@@ -84,7 +87,7 @@ def _store_path(args: argparse.Namespace) -> tuple[Path, float]:
         return Path(args.db), retention
     path = Path(args.state_dir) / "logs.db"
     if args.config:
-        config = load_config(args.config)
+        config = load_config(args.config, section=args.section)
         retention = parse_duration(config.store.retention)
         if config.store.path:
             path = Path(args.config).resolve().parent / config.store.path

@@ -77,10 +77,11 @@ class Matcher:
         append = hits.append
         confirm = self._confirm
         patterns = self.patterns
-        exact = self.engine != "re"  # the re fallback already matched the decoded line
+        if self.engine == "re":
+            return self._plain_hits(block)
         last_start, text = -1, ""
         for index, start, end in self._candidates(block):
-            if exact and not confirm[index]:
+            if not confirm[index]:
                 append((index, start, end, None))
                 continue
             if start != last_start:
@@ -88,6 +89,21 @@ class Matcher:
             match = patterns[index].regex.search(text)
             if match is not None:
                 append((index, start, end, match))
+        return hits
+
+    def _plain_hits(self, block: bytes) -> list[Hit]:
+        """The fallback: every pattern's ``re`` on every decoded line (the match is the answer)."""
+        hits: list[Hit] = []
+        searches = [p.regex.search for p in self.patterns]
+        start = 0
+        for line in block.split(b"\n")[:-1]:
+            end = start + len(line)
+            text = line.decode("utf-8", "replace")
+            for index, search in enumerate(searches):
+                match = search(text)
+                if match is not None:
+                    hits.append((index, start, end, match))
+            start = end + 1
         return hits
 
 
@@ -169,21 +185,7 @@ def _re2(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[in
 
 
 def _plain_re(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[int, int, int]]]:
-    searches = [p.regex.search for p in patterns]
-
-    def candidates(block: bytes) -> list[tuple[int, int, int]]:
-        out: list[tuple[int, int, int]] = []
-        start = 0
-        for line in block.split(b"\n")[:-1]:
-            end = start + len(line)
-            text = line.decode("utf-8", "replace")
-            for index, search in enumerate(searches):
-                if search(text):
-                    out.append((index, start, end))
-            start = end + 1
-        return out
-
-    return candidates
+    return _no_candidates  # Matcher.scan matches line by line itself: nothing to prefilter
 
 
 _BUILDERS: dict[str, Callable[[Sequence[CompiledPattern]], Callable[[bytes], list[tuple[int, int, int]]]]] = {

@@ -45,6 +45,7 @@ def run(
     config_path: str | Path,
     state_dir: str | Path = ".tocsin/logwatch",
     *,
+    section: str | None = None,
     port: int | None = DEFAULT_PORT,
     host: str = "127.0.0.1",
     once: bool = False,
@@ -53,8 +54,9 @@ def run(
     park_after: float = 60.0,
     stop: threading.Event | None = None,
 ) -> int:
-    """Follow the files of ``config_path`` until SIGTERM/SIGINT (or, with ``once``, until caught up)."""
-    config = load_config(config_path)
+    """Follow the files of ``config_path`` (its ``section`` key, if given) until SIGTERM/SIGINT (or,
+    with ``once``, until caught up)."""
+    config = load_config(config_path, section=section)
     state = Path(state_dir)
     lock_fd = _lock(state)
     stop = stop or threading.Event()
