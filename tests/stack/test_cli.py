@@ -220,3 +220,18 @@ def test_foreground_ctrl_c_stops_everything(project: Project) -> None:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
     assert not [p for p in pids if _alive(*p)]
+
+
+def test_down_cleans_up_after_a_killed_supervisor(project: Project) -> None:
+    assert project.tocsin("up", "--detach").returncode == 0
+    pids = project.pids()
+    supervisor = pids[-1]
+    os.kill(supervisor[0], signal.SIGKILL)
+    wait_for(lambda: not _alive(*supervisor), what="supervisor gone")
+    assert all(_alive(*p) for p in pids[:-1])  # orphans, still serving
+    assert "the supervisor is gone" in project.tocsin("status").stdout
+    refused = project.tocsin("up", "--detach")
+    assert refused.returncode == 2 and "already running" in refused.stderr
+    down = project.tocsin("down")
+    assert down.returncode == 0, down.stderr
+    assert not [p for p in pids if _alive(*p)]

@@ -211,13 +211,9 @@ def _status(args: argparse.Namespace) -> int:
         )
     _console.print(f"stack {state['status']} ({layout.root})")
     sup = state.get("supervisor") or {}
-    if (
-        state["status"] == "ready"
-        and ProcessRef("supervisor", sup["pid"], sup["create_time"]).process() is None
-    ):
-        _console.print(
-            "the supervisor is not running: nothing restarts a crashed component (`tocsin down`, then up)"
-        )
+    supervised = ProcessRef("supervisor", sup["pid"], sup["create_time"]).process() is not None
+    if state["status"] == "ready" and not supervised:
+        _console.print("the supervisor is gone: nothing restarts a crashed component (tocsin down, then up)")
     _table("components", ["component", "state", "pid", "uptime", "restarts", "url"], rows)
     if not alive:
         return 3
