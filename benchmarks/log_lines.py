@@ -53,35 +53,36 @@ def _clean_stdlib() -> None:
     root.setLevel(logging.WARNING)
 
 
-def tocsin_json(devnull: Any) -> float:
+def _with_tocsin(devnull: Any, emitter: Callable[[], Callable[[int], None]]) -> float:
+    """One run under ``tlog.configure("production")``; ``emitter`` is called after configuring."""
     with fresh_metrics():
         tlog.configure("production", "INFO", "bench", stream=devnull)
-        log = tlog.get_logger("bench.app")
         try:
-            return _per_line_us(lambda i: log.info("order_archived", order_id=i, status="delivered"))
+            return _per_line_us(emitter())
         finally:
             tlog.reset()
+
+
+def tocsin_json(devnull: Any) -> float:
+    def emitter() -> Callable[[int], None]:
+        log = tlog.get_logger("bench.app")
+        return lambda i: log.info("order_archived", order_id=i, status="delivered")
+
+    return _with_tocsin(devnull, emitter)
 
 
 def tocsin_stdlib_record(devnull: Any) -> float:
-    """A library's stdlib logger through tocsin's pipeline (ProcessorFormatter foreign chain)."""
-    with fresh_metrics():
-        tlog.configure("production", "INFO", "bench", stream=devnull)
-        lib = logging.getLogger("bench.library")
-        try:
-            return _per_line_us(lambda i: lib.info("order %s archived", i))
-        finally:
-            tlog.reset()
+    """A library's stdlib logger through tocsin's pipeline (the foreign chain)."""
+    lib = logging.getLogger("bench.library")
+    return _with_tocsin(devnull, lambda: lambda i: lib.info("order %s archived", i))
 
 
 def tocsin_filtered_debug(devnull: Any) -> float:
-    with fresh_metrics():
-        tlog.configure("production", "INFO", "bench", stream=devnull)
+    def emitter() -> Callable[[int], None]:
         log = tlog.get_logger("bench.app")
-        try:
-            return _per_line_us(lambda i: log.debug("noise", i=i))
-        finally:
-            tlog.reset()
+        return lambda i: log.debug("noise", i=i)
+
+    return _with_tocsin(devnull, emitter)
 
 
 def structlog_default_json(devnull: Any) -> float:

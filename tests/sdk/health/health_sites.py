@@ -7,9 +7,6 @@ imports it too, so all three servers answer for the same checks.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -93,44 +90,18 @@ def start_servers() -> Iterator[Serve]:
 
 
 def _uvicorn(app: object, stops: list[Callable[[], None]]) -> str:
-    import uvicorn
-    from tests.conftest import free_port, wait_for
+    from tests.conftest import serve_uvicorn
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, what="uvicorn to start")
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
+    url, stop = serve_uvicorn(app)
     stops.append(stop)
-    return f"http://127.0.0.1:{port}"
+    return url
 
 
 def _django(case: str, ports: dict[str, int], stops: list[Callable[[], None]]) -> str:
-    from tests.conftest import wait_for
+    from tests.conftest import serve_script, wait_for
 
-    root = Path(__file__).resolve().parents[3]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("health_django_site.py")), case, json.dumps(ports)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-
-    def stop() -> None:
-        proc.terminate()
-        proc.wait(10)
-        assert proc.stdout is not None
-        proc.stdout.close()
-
+    port, stop = serve_script(Path(__file__).with_name("health_django_site.py"), case, json.dumps(ports))
     stops.append(stop)
-    assert proc.stdout is not None
-    port = int(proc.stdout.readline())
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: httpx.get(url + "/health/live", timeout=2).status_code == 200, what="django site")
     return url

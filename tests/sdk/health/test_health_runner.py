@@ -134,20 +134,21 @@ async def test_sync_checks_run_in_a_thread_with_the_callers_context(tocsin_metri
 
 
 async def test_a_stuck_sync_check_holds_at_most_one_thread(tocsin_metrics: Metrics) -> None:
+    def stuck_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "tocsin-health-stuck"]
+
     release = threading.Event()
     health = Health([checks.custom("stuck", lambda: release.wait(30))], timeout=0.05, cache_ttl=0)
-    before = threading.active_count()
     first = await health.check("ready")
     assert first.results[0].output == "timed out after 0.05s"
     for _ in range(20):
         report = await health.check("ready")
         assert "still blocked" in (report.results[0].output or "")
-    assert threading.active_count() <= before + 1
+    assert len(stuck_threads()) == 1
     release.set()
-    for thread in threading.enumerate():
-        if thread.name == "tocsin-health-stuck":
-            thread.join(5)
-    assert threading.active_count() == before
+    for thread in stuck_threads():
+        thread.join(5)
+    assert stuck_threads() == []
     assert (await health.check("ready")).status == "healthy"
 
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
 import random
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -90,22 +87,15 @@ async def test_ids_are_generated_and_unsafe_ones_replaced(tocsin_metrics: Metric
 
 @pytest.mark.integration
 def test_uvicorn(stream: io.StringIO, tocsin_metrics: Metrics) -> None:
-    import uvicorn
-    from tests.conftest import free_port, wait_for
+    from tests.conftest import serve_uvicorn
 
     tlog.configure("production", "INFO", stream=stream, logger_levels={"uvicorn": "WARNING"})
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(_starlette_app(), host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: server.started, what="uvicorn")
+    base, stop = serve_uvicorn(_starlette_app(), log_config=None)
     try:
 
         async def run() -> None:
             limits = httpx.Limits(max_connections=200)
-            async with httpx.AsyncClient(
-                base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
-            ) as client:
+            async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
                 rids = [f"uv-{i}" for i in range(200)]
                 responses = await asyncio.gather(
                     *(client.get("/work", headers={"X-Request-ID": r, "X-Expected": r}) for r in rids)
@@ -114,8 +104,7 @@ def test_uvicorn(stream: io.StringIO, tocsin_metrics: Metrics) -> None:
 
         asyncio.run(run())
     finally:
-        server.should_exit = True
-        thread.join(10)
+        stop()
     _assert_no_cross_talk(stream.getvalue(), 600)
 
 
@@ -151,27 +140,16 @@ def test_flask_under_werkzeug(stream: io.StringIO, tocsin_metrics: Metrics) -> N
 
 @pytest.mark.integration
 def test_django(tmp_path: Path) -> None:
-    from tests.conftest import wait_for
+    from tests.conftest import serve_script, wait_for
 
     log_file = tmp_path / "django.log"
-    root = Path(__file__).resolve().parents[3]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
-    proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("logging_django_site.py")), str(log_file)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    port, stop = serve_script(Path(__file__).with_name("logging_django_site.py"), str(log_file))
     try:
-        assert proc.stdout is not None
-        url = f"http://127.0.0.1:{int(proc.stdout.readline())}/work"
+        url = f"http://127.0.0.1:{port}/work"
         wait_for(lambda: httpx.get(url, timeout=2).status_code == 200, what="django site")
         _hammer(url, "django")
     finally:
-        proc.terminate()
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        stop()
     lines = [line for line in json_lines(log_file.read_text()) if line.get("expected")]
     assert len(lines) == 100
     assert all(line["request_id"] == line["expected"] for line in lines)

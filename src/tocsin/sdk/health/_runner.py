@@ -134,6 +134,7 @@ class Health:
         self._cache: dict[str, tuple[float, CheckResult]] = {}
         self._inflight: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[CheckResult]]] = {}
         self._portal: asyncio.AbstractEventLoop | None = None
+        self._portal_thread: threading.Thread | None = None
         self._portal_lock = threading.Lock()
 
     def checks(self, probe: Probe) -> tuple[Check, ...]:
@@ -168,8 +169,11 @@ class Health:
         """Stop the background loop :meth:`check_sync` started (it is a daemon thread otherwise)."""
         with self._portal_lock:
             loop, self._portal = self._portal, None
-        if loop is not None:
+            thread, self._portal_thread = self._portal_thread, None
+        if loop is not None and thread is not None:
             loop.call_soon_threadsafe(loop.stop)
+            if thread is not threading.current_thread():
+                thread.join(5)
 
     def _submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
         with self._portal_lock:
@@ -185,9 +189,10 @@ class Health:
                     finally:
                         loop.close()
 
-                threading.Thread(target=serve, name="tocsin-health-loop", daemon=True).start()
+                thread = threading.Thread(target=serve, name="tocsin-health-loop", daemon=True)
+                thread.start()
                 ready.wait()
-                self._portal = loop
+                self._portal, self._portal_thread = loop, thread
             return asyncio.run_coroutine_threadsafe(coro, self._portal)
 
     async def _result(self, check: Check) -> CheckResult:
