@@ -228,6 +228,35 @@ def _in_process(app: object, *requests: tuple[str, str]) -> list[int]:
     return asyncio.run(go())
 
 
+def test_in_progress_when_inner_middleware_suspends_before_routing(metrics: Metrics, tmp_path: Path) -> None:
+    gate = Gate()
+    app = starlette_app(tmp_path, gate)
+
+    def suspends_first(inner: object) -> object:
+        async def middleware(scope: dict[str, object], receive: object, send: object) -> None:
+            await asyncio.sleep(0.01)  # like BaseHTTPMiddleware's task group: routing comes later
+            await inner(scope, receive, send)  # type: ignore[operator]
+
+        return middleware
+
+    app.user_middleware.append(Middleware(suspends_first))  # inside PrometheusMiddleware
+
+    async def go() -> None:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            request = asyncio.create_task(client.get("/slow/3"))
+            deadline = time.monotonic() + 5
+            while sample_value(metrics, "http_requests_in_progress", {"route": "/slow/{n}"}) != 1:
+                assert time.monotonic() < deadline, "never counted in progress"
+                await asyncio.sleep(0.005)
+            gate.release.set()
+            assert (await request).status_code == 200
+
+    asyncio.run(go())
+    assert sample_value(metrics, "http_requests_in_progress", {"route": "/slow/{n}"}) == 0
+    assert _count(metrics, "/slow/{n}", "200") == 1
+
+
 def test_non_http_scopes_pass_through(metrics: Metrics, tmp_path: Path) -> None:
     app = starlette_app(tmp_path, Gate())
 

@@ -165,6 +165,7 @@ def _trace_exemplar_source(wanted: bool | None) -> Callable[[], dict[str, str] |
     if wanted is False:
         return None
     try:
+        from opentelemetry.context import get_current
         from opentelemetry.trace import get_current_span
     except ImportError:
         if wanted:
@@ -176,6 +177,8 @@ def _trace_exemplar_source(wanted: bool | None) -> Callable[[], dict[str, str] |
         return None
 
     def trace_exemplar() -> dict[str, str] | None:
+        if not get_current():  # an empty context: no span anywhere (the cheap, common case)
+            return None
         context = get_current_span().get_span_context()
         if not context.is_valid or not context.trace_flags.sampled:
             return None
