@@ -12,6 +12,7 @@ previous checkpoint and recounts exactly the lines it had not saved.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -35,6 +36,11 @@ CHECKPOINT_NAME = "logwatch-checkpoint.json"
 _KNOWN_LEVELS = frozenset(("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 _NO_LEVEL = "none"
 _TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "asctime")
+
+
+@functools.lru_cache(maxsize=256)
+def _level_label_of(raw: bytes) -> str:
+    return _level_label(raw.decode("utf-8", "replace"))
 
 
 def _level_label(raw: object) -> str:
@@ -269,7 +275,7 @@ class Watcher:
             raw = Counter(m.group(group) for m in finder.finditer(block))
         out: Counter[str] = Counter()
         for value, n in raw.items():
-            out[_level_label(value.decode("utf-8", "replace"))] += n
+            out[_level_label_of(value)] += n
         return out
 
     def _levels(self, source: _Source, block: bytes) -> dict[int, str] | None:
@@ -288,10 +294,8 @@ class Watcher:
                 start += len(line) + 1
             return out
         if source.level_finder is not None:
-            return {
-                m.start(): _level_label(m.group("level").decode("utf-8", "replace"))
-                for m in source.level_finder.finditer(block)
-            }
+            group = source.level_finder.groupindex["level"]
+            return {m.start(): _level_label_of(m.group(group)) for m in source.level_finder.finditer(block)}
         return None
 
     def _queue_rows(
