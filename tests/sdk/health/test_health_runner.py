@@ -105,20 +105,25 @@ async def test_overall_status(
     assert (await health.check("ready")).status == status
 
 
-async def test_concurrent_probes_share_one_run_and_results_are_cached(tocsin_metrics: Metrics) -> None:
-    calls = 0
+class CountingCheck:
+    """A 50 ms dependency that counts how often it is really called."""
 
-    async def slow() -> None:
-        nonlocal calls
-        calls += 1
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self) -> None:
+        self.calls += 1
         await asyncio.sleep(0.05)
 
-    health = Health([checks.custom("db", slow)], cache_ttl=60)
+
+async def test_concurrent_probes_share_one_run_and_results_are_cached(tocsin_metrics: Metrics) -> None:
+    dependency = CountingCheck()
+    health = Health([checks.custom("db", dependency)], cache_ttl=60)
     reports = await asyncio.gather(*(health.check("ready") for _ in range(50)))
-    assert calls == 1
+    assert dependency.calls == 1
     assert all(r.status == "healthy" for r in reports)
     again = await health.check("ready")
-    assert calls == 1 and again.results[0].cached
+    assert dependency.calls == 1 and again.results[0].cached
 
 
 async def test_sync_checks_run_in_a_thread_with_the_callers_context(tocsin_metrics: Metrics) -> None:
@@ -161,21 +166,15 @@ async def test_liveness_never_runs_the_dependencies(tocsin_metrics: Metrics) -> 
 
 
 def test_check_sync_uses_one_background_loop(tocsin_metrics: Metrics) -> None:
-    calls = 0
-
-    async def slow() -> None:
-        nonlocal calls
-        calls += 1
-        await asyncio.sleep(0.05)
-
-    health = Health([checks.custom("db", slow)], cache_ttl=0)
+    dependency = CountingCheck()
+    health = Health([checks.custom("db", dependency)], cache_ttl=0)
     results: list[Report] = []
     threads = [threading.Thread(target=lambda: results.append(health.check_sync())) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(results) == 8 and calls == 1  # single-flight across worker threads
+    assert len(results) == 8 and dependency.calls == 1  # single-flight across worker threads
     health.close()
 
 
