@@ -143,6 +143,13 @@ def test_detached_lifecycle_reload_down_and_tsdb_reuse(project: Project) -> None
     assert f"tocsin: {project.spec}:18:10: '5 sec' is not a duration" in broken.stderr
     assert "NewRule" not in _rule_names(project) and "QueueTooLong" in _rule_names(project)
 
+    moved = dict(project.ports)
+    project.ports["pushgateway"] = free_port()
+    project.write(extra=NEW_RULE)
+    refused = project.tocsin("reload")
+    assert refused.returncode == 2 and "the stack: section changed" in refused.stderr
+    project.ports = moved
+
     project.write(extra=NEW_RULE)
     fixed = project.tocsin("reload")
     assert fixed.returncode == 0, fixed.stderr

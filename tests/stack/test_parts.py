@@ -136,3 +136,11 @@ def test_crash_loop_backs_off_exponentially(tmp_path: Path) -> None:
     delays = [float(line.rsplit(" ", 1)[1][:-1]) for line in log.splitlines() if "restarting in" in line]
     assert delays[:4] == [0.05, 0.1, 0.2, 0.4]
     assert "exited with code 3" in log
+
+
+def test_a_component_dying_at_start_is_reported_with_its_last_log_lines(tmp_path: Path) -> None:
+    argv = (sys.executable, "-c", "print('bad flag --nope'); raise SystemExit(2)")
+    supervisor = Supervisor([Component("broken", "test", argv, free_port())], StackLayout(tmp_path))
+    with pytest.raises(StackError, match=r"broken exited with code 2 at start(.|\n)*bad flag --nope"):
+        supervisor.serve(ready_timeout=10)
+    assert not (tmp_path / "run" / "broken.pid").exists()

@@ -170,9 +170,16 @@ def _reload(args: argparse.Namespace) -> int:
     layout = _layout(args)
     if not layout.plan_file.exists() or not control.running_processes(layout):
         raise UsageError(f"no stack is running from {layout.root} (start it with `tocsin up`)")
-    _, options = read_plan(layout)
+    running, options = read_plan(layout)
     spec_path = Path(args.spec).resolve() if args.spec else Path(options["spec"])
-    _, files, check = _compile(spec_path, args.profile or options.get("profile"), bool(options.get("ha")))
+    ha = bool(options.get("ha"))
+    settings, files, check = _compile(spec_path, args.profile or options.get("profile"), ha)
+    wanted = {(c.name, c.ports) for c in build_plan(settings, layout, ha=ha)}
+    if wanted != {(c.name, c.ports) for c in running}:
+        raise UsageError(
+            f"{spec_path}: the stack: section changed (ports or components); "
+            "a reload cannot move a running process (run `tocsin down`, then `tocsin up`)"
+        )
     reloaded = control.reload(layout, files, check)
     _console.print(f"reloaded {', '.join(reloaded)} from {spec_path}")
     return 0

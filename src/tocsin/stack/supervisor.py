@@ -241,9 +241,10 @@ class Supervisor:
     ) -> None:
         """start → wait_ready → supervise until ``stop`` is set (SIGINT/SIGTERM set it) → stop."""
         stop = stop or threading.Event()
+        previous = {}
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda *_: stop.set())
+                previous[sig] = signal.signal(sig, lambda *_: stop.set())
         try:
             try:
                 self.start()
@@ -263,6 +264,8 @@ class Supervisor:
             if error:
                 self._status, self._error = "failed", error
                 self._write_state()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
