@@ -181,3 +181,28 @@ def test_the_sync_path_leaves_no_threads_behind(tocsin_metrics: Metrics, silent_
         assert health.check_sync().status == "unhealthy"
     assert threading.active_count() == threads
     health.close()
+
+
+@pytest.mark.anyio
+async def test_100_endpoint_calls_against_a_hung_dependency_leave_nothing_behind(
+    tocsin_metrics: Metrics, silent_port: int
+) -> None:
+    """Through the ASGI endpoint, one call after another: 503 each time, no thread or task left."""
+    import httpx
+
+    from tocsin.sdk.health.asgi import health_app
+
+    url = f"postgresql+asyncpg://app:{SECRET}@127.0.0.1:{silent_port}/db"
+    app = health_app(Health([checks.sql("orders-db", url)], timeout=0.05, cache_ttl=0))
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/health/ready")).status_code == 503  # warm-up: driver imported
+        threads, tasks = threading.active_count(), len(asyncio.all_tasks())
+        elapsed = []
+        for _ in range(100):
+            started = time.perf_counter()
+            assert (await client.get("/health/ready")).status_code == 503
+            elapsed.append(time.perf_counter() - started)
+        assert sorted(elapsed)[50] < 0.05 + 0.1  # median: timeout + 100 ms
+        assert threading.active_count() == threads
+        assert len(asyncio.all_tasks()) == tasks
