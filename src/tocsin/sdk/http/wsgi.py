@@ -90,21 +90,19 @@ class _Exchange:
 class _Body:
     """The response iterable, measured until the server closes it (the end of a streamed body)."""
 
-    __slots__ = ("_body", "_exchange", "_iterator")
+    __slots__ = ("_body", "_exchange")
 
     def __init__(self, body: Iterable[bytes], exchange: _Exchange) -> None:
         self._body = body
         self._exchange = exchange
-        self._iterator: Iterator[bytes] | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        self._iterator = iter(self._body)
-        return self
+        return self._chunks()  # a generator: the per-chunk cost stays in C
 
-    def __next__(self) -> bytes:
+    def _chunks(self) -> Iterator[bytes]:
         try:
-            return next(self._iterator)  # type: ignore[arg-type]
-        except StopIteration:
+            yield from self._body
+        except GeneratorExit:
             raise
         except BaseException:
             self._exchange.finish("500")  # the body failed half-way: the client got a broken response
@@ -159,6 +157,23 @@ class PrometheusWSGIMiddleware:
         return _Body(body, exchange)
 
 
+class _RoutedOnMatch:
+    """``view_args`` of the instrumented Flask request class. Flask sets ``url_rule`` then
+    ``view_args`` right after matching; this puts the request in progress under its rule then
+    (cheaper than a ``before_request`` hook, and ``view_args`` is read less than ``url_rule``)."""
+
+    def __get__(self, request: Any, owner: type | None = None) -> Any:
+        return None if request is None else request.__dict__.get("_tocsin_view_args")
+
+    def __set__(self, request: Any, view_args: Any) -> None:
+        fields = request.__dict__
+        fields["_tocsin_view_args"] = view_args
+        rule = fields.get("url_rule")
+        exchange = request.environ.get(ENVIRON_KEY) if rule is not None else None
+        if exchange is not None:
+            exchange.routed(rule.rule)
+
+
 def instrument_flask(
     app: Any,
     *,
@@ -171,11 +186,10 @@ def instrument_flask(
 ) -> PrometheusWSGIMiddleware:
     """Measure every request of the Flask ``app``; returns the middleware it installed.
 
-    Wraps ``app.wsgi_app`` and adds a first ``before_request`` hook that puts the request
-    in progress under its rule as soon as Flask has matched it.
+    Wraps ``app.wsgi_app``, and subclasses ``app.request_class`` so that the request is in
+    progress under its rule as soon as Flask has matched it (set a custom request class
+    before calling this).
     """
-    from flask import request
-
     middleware = PrometheusWSGIMiddleware(
         app.wsgi_app,
         metrics=metrics,
@@ -186,13 +200,8 @@ def instrument_flask(
         request_metrics=request_metrics,
     )
     app.wsgi_app = middleware
-
-    def tocsin_request_routed() -> None:
-        environ = request.environ
-        exchange = environ.get(ENVIRON_KEY)
-        rule = request.url_rule
-        if exchange is not None and rule is not None:
-            exchange.routed(rule.rule)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, tocsin_request_routed)
+    base = app.request_class
+    app.request_class = type(
+        base.__name__, (base,), {"view_args": _RoutedOnMatch(), "__module__": base.__module__}
+    )
     return middleware
