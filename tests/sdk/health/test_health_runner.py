@@ -196,3 +196,14 @@ def test_configuration_errors(tocsin_metrics: Metrics) -> None:
         "degraded": 503,
         "unhealthy": 503,
     }
+
+
+async def test_instrumentation_warns_when_the_series_cap_drops_data(tocsin_metrics: Metrics) -> None:
+    health = Health([checks.instrumentation()], cache_ttl=0)
+    assert (await health.check("ready")).results[0].status == "up"
+    requests = tocsin_metrics.counter("requests_total", "Requests", ["path"], max_series=2)
+    for path in ("/a", "/b", "/c", "/d", "/d"):
+        requests.labels(path).inc()
+    result = (await health.check("ready")).results[0]
+    assert (result.status, result.value) == ("warn", 3)
+    assert result.output == "3 observations folded into overflow series; most from requests_total"

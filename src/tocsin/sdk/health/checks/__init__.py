@@ -12,6 +12,7 @@
     checks.disk(path="/", min_free_percent=20)                   # non-critical by default
     checks.memory(max_used_percent=90)                           # non-critical by default
     checks.uptime()                                              # liveness
+    checks.instrumentation()                                     # warns when the series cap drops data
     checks.custom("model", lambda: model.loaded)                 # sync (in a thread) or async
 
 Drivers are imported when a check first runs, so importing this module needs
@@ -23,8 +24,8 @@ from __future__ import annotations
 
 from ._custom import custom
 from ._network import http, tcp
-from ._process import disk, memory, uptime
+from ._process import disk, instrumentation, memory, uptime
 from ._sql import sql
 from ._stores import mongo, redis
 
-__all__ = ["custom", "disk", "http", "memory", "mongo", "redis", "sql", "tcp", "uptime"]
+__all__ = ["custom", "disk", "http", "instrumentation", "memory", "mongo", "redis", "sql", "tcp", "uptime"]

@@ -5,10 +5,21 @@ from __future__ import annotations
 import shutil
 import time
 
+from tocsin.sdk.metrics import Metrics, get_metrics
+
 from .._check import BaseCheck, CheckFailed, Observation
 from .._threads import ThreadGate
 
-__all__ = ["DiskCheck", "MemoryCheck", "UptimeCheck", "disk", "memory", "uptime"]
+__all__ = [
+    "DiskCheck",
+    "InstrumentationCheck",
+    "MemoryCheck",
+    "UptimeCheck",
+    "disk",
+    "instrumentation",
+    "memory",
+    "uptime",
+]
 
 _STARTED = time.time()
 
@@ -93,6 +104,41 @@ class UptimeCheck(BaseCheck):
 
     async def __call__(self) -> Observation:
         return Observation(round(time.time() - _STARTED, 3), "s")
+
+
+class InstrumentationCheck(BaseCheck):
+    """The metrics themselves (seed 001's "instrumentation health"): ``warn`` once the series cap drops data.
+
+    The observed value is the number of observations folded into ``overflow``
+    series (``tocsin_series_dropped_total``): a label is exploding somewhere.
+    """
+
+    measurement = "droppedObservations"
+
+    def __init__(self, name: str, metrics: Metrics | None) -> None:
+        super().__init__(name, critical=False)
+        self.metrics = metrics
+
+    async def __call__(self) -> Observation:
+        from tocsin.sdk.metrics._config import _dropped_counters
+
+        counter = _dropped_counters.get((self.metrics or get_metrics()).registry)
+        dropped = 0.0
+        worst: tuple[float, str] = (0.0, "")
+        for family in counter.collect() if counter is not None else ():
+            for sample in family.samples:
+                if sample.name.endswith("_total") and sample.value:
+                    dropped += sample.value
+                    worst = max(worst, (sample.value, sample.labels.get("metric", "")))
+        if not dropped:
+            return Observation(0, "observations")
+        output = f"{dropped:g} observations folded into overflow series; most from {worst[1]}"
+        return Observation(dropped, "observations", "warn", output)
+
+
+def instrumentation(name: str = "instrumentation", metrics: Metrics | None = None) -> InstrumentationCheck:
+    """Warns when a metric hit its series cap (non-critical: the service works, its metrics lose detail)."""
+    return InstrumentationCheck(name, metrics)
 
 
 def disk(
