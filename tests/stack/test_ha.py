@@ -50,33 +50,42 @@ def test_both_alive_deliver_each_group_once(ha_stack: Running) -> None:
     assert len(firing) == 1 and "replica" not in firing[0]["labels"]
 
 
-def test_one_alertmanager_down_still_delivers(ha_stack: Running) -> None:
-    # the instance first in the cluster order notifies; the other only if it has not after peer-timeout
-    statuses = {
-        u: ha_stack.http.get(f"{u}/api/v2/status").json()["cluster"]["name"] for u in _am_urls(ha_stack)
-    }
-    first = min(statuses, key=lambda u: statuses[u])
-    name = "alertmanager-0" if first == _am_urls(ha_stack)[0] else "alertmanager-1"
-    pid = ha_stack.component(name)["pid"]
-    # a hung instance (SIGSTOP): the supervisor restarts a killed one within 50 ms, a frozen one stays down
-    os.kill(pid, signal.SIGSTOP)
+def _notifying_instance(stack: Running) -> str:
+    """The instance first in the cluster order: it notifies; the other does after peer-timeout."""
+    names = {}
+    for i in (0, 1):
+        url = stack.component(f"alertmanager-{i}")["url"]
+        names[f"alertmanager-{i}"] = stack.http.get(f"{url}/api/v2/status").json()["cluster"]["name"]
+    return min(names, key=lambda n: names[n])
+
+
+def test_one_alertmanager_hung_still_delivers(ha_stack: Running) -> None:
+    pid = ha_stack.component(_notifying_instance(ha_stack))["pid"]
+    os.kill(pid, signal.SIGSTOP)  # hung: alive for the supervisor, dead for its peer and for Prometheus
     try:
-        delay = _fire_new_alert(ha_stack)
+        delay = _fire_new_alert(ha_stack, "hung")
     finally:
         os.kill(pid, signal.SIGCONT)
-    print(f"delivered by the surviving Alertmanager after {delay:.2f}s")
+    print(f"delivered by the other Alertmanager {delay:.2f}s after the push")
 
 
-def _fire_new_alert(stack: Running) -> float:
-    stack.push("other", 'queue_length{queue="other"} 99\n')  # joins the group: a new notification
+def test_one_alertmanager_killed_still_delivers(ha_stack: Running) -> None:
+    name = _notifying_instance(ha_stack)
+    ha_stack.kill9(name)  # comes back within 50 ms, empty, and rejoins the cluster
+    delay = _fire_new_alert(ha_stack, "killed")
+    print(f"delivered {delay:.2f}s after the push, {name} killed just before")
+
+
+def _fire_new_alert(stack: Running, queue: str) -> float:
+    stack.push(queue, f'queue_length{{queue="{queue}"}} 99\n')  # joins the group: a new notification
     pushed = time.monotonic()
     wait_for(
         lambda: [
             n
             for n in stack.receiver("notifications", alertname="QueueTooLong", status="firing")
-            if n["labels"].get("queue") == "other"
+            if n["labels"].get("queue") == queue
         ],
         timeout=25,
-        what="firing alert from the surviving Alertmanager",
+        what=f"firing alert for queue {queue}",
     )
     return time.monotonic() - pushed
