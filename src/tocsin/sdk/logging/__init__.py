@@ -7,8 +7,8 @@
     tlog.configure(environment="production", level="INFO", service="ebook")
     log = tlog.get_logger(__name__)
     log.info("login_success", user_id=42)
-    # {"event":"login_success","user_id":42,"level":"info","logger":"app.auth",
-    #  "timestamp":"2026-11-23T12:00:00.000000Z","environment":"production","service":"ebook"}
+    # {"timestamp":"2026-11-23T12:00:00.000000Z","level":"info","logger":"app.auth",
+    #  "event":"login_success","user_id":42,"environment":"production","service":"ebook"}
 
 Request ids: ``tocsin.sdk.logging.asgi.RequestIdMiddleware``, ``.wsgi.RequestIdMiddleware``,
 ``.django.RequestIdMiddleware``. Tests: ``tocsin.testing.capture_logs()`` and :func:`reset`.

@@ -70,9 +70,23 @@ def _dumps(obj: Any, **_kw: Any) -> str:
     return orjson.dumps(obj, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
+_FIRST = ("timestamp", "level", "logger", "event")
+
+
+def leading_fields(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
+    """``timestamp``, ``level``, ``logger``, ``event`` first, so a person can scan the lines."""
+    first = {key: event_dict.pop(key) for key in _FIRST if key in event_dict}
+    first.update(event_dict)
+    return first
+
+
 def json_renderer() -> list[Processor]:
     """Exception to a string field, then one orjson line (newlines inside values are escaped)."""
-    return [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(serializer=_dumps)]
+    return [
+        structlog.processors.format_exc_info,
+        leading_fields,
+        structlog.processors.JSONRenderer(serializer=_dumps),
+    ]
 
 
 def console_renderer(colors: bool) -> list[Processor]:
