@@ -139,19 +139,20 @@ def test_flask_under_werkzeug(stream: io.StringIO, tocsin_metrics: Metrics) -> N
 
 
 @pytest.mark.integration
-def test_django(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("server", "view", "per_request"), [("wsgi", "work", 1), ("asgi", "awork", 2)])
+def test_django(tmp_path: Path, server: str, view: str, per_request: int) -> None:
     from tests.conftest import serve_script, wait_for
 
     log_file = tmp_path / "django.log"
-    port, stop = serve_script(Path(__file__).with_name("logging_django_site.py"), str(log_file))
+    port, stop = serve_script(Path(__file__).with_name("logging_django_site.py"), str(log_file), server)
     try:
-        url = f"http://127.0.0.1:{port}/work"
+        url = f"http://127.0.0.1:{port}/{view}"
         wait_for(lambda: httpx.get(url, timeout=2).status_code == 200, what="django site")
         _hammer(url, "django")
     finally:
         stop()
     lines = [line for line in json_lines(log_file.read_text()) if line.get("expected")]
-    assert len(lines) == 100
+    assert len(lines) == 100 * per_request
     assert all(line["request_id"] == line["expected"] for line in lines)
 
 
