@@ -207,3 +207,8 @@ async def test_instrumentation_warns_when_the_series_cap_drops_data(tocsin_metri
     result = (await health.check("ready")).results[0]
     assert (result.status, result.value) == ("warn", 3)
     assert result.output == "3 observations folded into overflow series; most from requests_total"
+
+
+async def test_check_sync_refuses_to_block_an_event_loop(tocsin_metrics: Metrics) -> None:
+    with pytest.raises(ConfigurationError, match="would block this event loop"):
+        Health([]).check_sync()

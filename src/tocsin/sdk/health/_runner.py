@@ -163,7 +163,11 @@ class Health:
 
     def check_sync(self, probe: Probe = "ready") -> Report:
         """:meth:`check` for sync code (Flask, Django, scripts), on the runner's own event loop."""
-        return self._submit(self.check(probe)).result()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return self._submit(self.check(probe)).result()
+        raise ConfigurationError("check_sync() would block this event loop; use `await health.check()` here")
 
     def close(self) -> None:
         """Stop the background loop :meth:`check_sync` started (it is a daemon thread otherwise)."""
