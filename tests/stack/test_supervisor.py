@@ -68,6 +68,7 @@ def test_prometheus_kill9_is_restarted_fast_and_keeps_its_series(hand_stack: Run
     wait_for(lambda: hand_stack.query("before_kill_marker"), what="marker scraped")
     hand_stack.unpush("marker")  # from now on only the TSDB has it
     restarted_in = hand_stack.kill9("prometheus")
+    print(f"prometheus restarted {restarted_in:.2f}s after kill -9")
     assert restarted_in <= 2.0
     with PrometheusAPI(hand_stack.url("prometheus")) as prom:
         wait_for(prom.ready, what="prometheus ready after restart")
@@ -88,7 +89,9 @@ def test_alertmanager_kill9_keeps_silences(hand_stack: Running) -> None:
     }
     sid = hand_stack.http.post(f"{am}/api/v2/silences", json=silence).json()["silenceID"]
     wait_for(lambda: sid in saved_silences(hand_stack.layout.silences_file), what="silence copied")
-    assert hand_stack.kill9("alertmanager") <= 2.0
+    restarted_in = hand_stack.kill9("alertmanager")
+    print(f"alertmanager restarted {restarted_in:.2f}s after kill -9")
+    assert restarted_in <= 2.0
 
     def listed() -> list[dict[str, object]]:
         live = hand_stack.http.get(f"{am}/api/v2/silences").json()
