@@ -125,6 +125,9 @@ def _print_ready(components: Mapping[str, Mapping[str, Any]], started: float) ->
     _table("components", ["component", "url", "pid"], rows)
     for url in _prometheus_urls(components)[:1]:
         print_targets(url)
+    receiver = components.get("receiver")
+    if receiver:
+        _console.print(f"notifications: `tocsin alerts`, or {receiver['url']}/api/v1/notifications")
 
 
 # --- commands ----------------------------------------------------------------------------------------------
