@@ -243,3 +243,11 @@ def test_down_cleans_up_after_a_killed_supervisor(project: Project) -> None:
     down = project.tocsin("down")
     assert down.returncode == 0, down.stderr
     assert not [p for p in pids if _alive(*p)]
+
+
+def test_up_refuses_a_broken_spec_before_starting_anything(project: Project) -> None:
+    project.write(for_="5 sec")
+    result = project.tocsin("up", "--detach")
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"tocsin: {project.spec}:18:10: '5 sec' is not a duration")
+    assert not (project.dir / "state" / "run").exists()
