@@ -5,14 +5,17 @@ it mounts; Kubernetes manifests checked against the prometheus-operator CRD fiel
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from compose_spec import PyCompose
 from ruamel.yaml import YAML
+from tests.conftest import free_port, wait_for
 
 from tocsin.compile import compile_spec, deploy
 from tocsin.spec import Spec, load_spec
@@ -367,3 +370,117 @@ def test_no_secrets_no_script(write_spec: Callable[[str], Path]) -> None:
 def test_output_is_deterministic(shop: Spec) -> None:
     assert deploy.emit(shop) == deploy.emit(shop)
     assert deploy.emit(shop, ha=True) == deploy.emit(shop, ha=True)
+
+
+# --- the compose command lines, run by the Debian binaries of the pinned versions -----------------
+
+_BINARIES = {
+    "prometheus": "prometheus",
+    "alertmanager": "prometheus-alertmanager",
+    "pushgateway": "prometheus-pushgateway",
+    "node-exporter": "prometheus-node-exporter",
+}
+
+
+def _host_args(service: dict[str, Any], deploy_dir: Path, data: Path) -> list[str]:
+    """The service's command with container paths replaced by what compose would mount there."""
+    mounts: dict[str, str] = {}
+    for volume in service.get("volumes", []):
+        if volume["type"] == "volume":
+            (data / volume["source"]).mkdir(parents=True, exist_ok=True)
+            mounts[volume["target"]] = str(data / volume["source"])
+        elif volume["target"] == "/host":
+            mounts["/host"] = "/"
+        else:
+            mounts[volume["target"]] = str((deploy_dir / volume["source"]).resolve())
+    args = []
+    for arg in service.get("command", []):
+        flag, equals, value = arg.partition("=")
+        for target in sorted(mounts, key=len, reverse=True):
+            if value == target or value.startswith(f"{target}/"):
+                value = mounts[target] + value.removeprefix(target)
+                break
+        args.append(f"{flag}{equals}{value}")
+    return args
+
+
+def _answers(url: str) -> Callable[[], bool]:
+    return lambda: httpx.get(url, timeout=1).status_code == 200
+
+
+def _peers(base: str, count: int) -> Callable[[], bool]:
+    return lambda: len(httpx.get(f"{base}/api/v2/status", timeout=1).json()["cluster"]["peers"]) == count
+
+
+def _stack_spec(write_spec: Callable[[str], Path], tmp_path: Path) -> Spec:
+    (tmp_path / "secrets").mkdir(exist_ok=True)
+    ports = [free_port() for _ in range(10)]
+    text = f"""\
+version: tocsin/v1
+app: deployed
+stack:
+  prometheus: {{port: {ports[0]}}}
+  alertmanager: {{port: {ports[1]}, cluster_port: {ports[2]}}}
+  pushgateway: {{port: {ports[3]}}}
+  node_exporter: {{port: {ports[4]}}}
+  receiver: {{port: {ports[5]}, smtp_port: {ports[6]}}}
+  ha: {{prometheus: {{port: {ports[7]}}}, alertmanager: {{port: {ports[8]}, cluster_port: {ports[9]}}}}}
+services:
+  worker: {{targets: ["127.0.0.1:9"], basic_auth: {{username: prom, password_file: secrets/scrape_password}}}}
+alerts:
+  - {{name: QueueFull, expr: max(queue_size), warning: "> 10", critical: "> 20", for: 1m, service: worker}}
+receivers:
+  mail:
+    email: {{to: a@example.org, from: b@example.org, smarthost: "127.0.0.1:{ports[6]}",
+             auth_username: x, auth_password_file: secrets/smtp_password, require_tls: false}}
+  chat: {{slack: {{api_url_file: secrets/slack_url}}}}
+routes: {{P1: [chat], default: [mail]}}
+"""
+    return load_spec(write_spec(text))
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(
+    any(shutil.which(b) is None for b in _BINARIES.values()), reason="Debian binaries missing"
+)
+@pytest.mark.parametrize("ha", [False, True], ids=["single", "ha"])
+def test_compose_commands_run_on_the_pinned_versions(
+    write_spec: Callable[[str], Path], tmp_path: Path, ha: bool
+) -> None:
+    spec = _stack_spec(write_spec, tmp_path)
+    out = tmp_path / "out"
+    compile_spec(spec, ha=ha).write(out)
+    services = _load((out / "deploy" / "docker-compose.yml").read_text(encoding="utf-8"))["services"]
+    processes, started = [], set()
+    try:
+        for name, service in services.items():
+            binary = _BINARIES.get(name.rsplit("-", 1)[0] if name[-1].isdigit() else name)
+            if binary is None:
+                continue  # Grafana and Loki: no binary on this machine (FACTS.md)
+            args = _host_args(service, out / "deploy", tmp_path / "data" / name)
+            started.add(name)
+            with (tmp_path / f"{name}.log").open("wb") as log:  # the child keeps its own descriptor
+                processes.append(subprocess.Popen([binary, *args], stdout=log, stderr=subprocess.STDOUT))
+        assert len(processes) == (6 if ha else 4)
+        for name in started:
+            web = next(a for a in services[name]["command"] if a.startswith("--web.listen-address="))
+            base = f"http://{web.partition('=')[2]}"
+            if name.startswith("alertmanager-"):  # /-/ready waits ~10 s for gossip to settle
+                wait_for(_peers(base, 2), timeout=15, what=f"{name} cluster")
+            else:
+                path = "/metrics" if name == "node-exporter" else "/-/ready"
+                wait_for(_answers(f"{base}{path}"), what=f"{name} at {base}")
+        rules = httpx.get(f"http://127.0.0.1:{spec.stack.prometheus.port}/api/v1/rules", timeout=5).json()
+        loaded = [group["name"] for group in rules["data"]["groups"]]
+        assert loaded == [g["name"] for g in deploy.prometheus_rule(spec)["spec"]["groups"]]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=3)
+            except (
+                subprocess.TimeoutExpired
+            ):  # a clustered Alertmanager waits ~10 s to leave: not tested here
+                process.kill()
+                process.wait()
