@@ -8,6 +8,7 @@ string formatting, no locks beyond prometheus_client's own.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -55,37 +56,75 @@ _METHODS: dict[str, str] = {m: m for m in _STANDARD_METHODS}
 class RouteSeries:
     """The label children of one ``(method, route)``, resolved once and reused by every request.
 
-    ``in_progress`` is the gauge child (adapters ``inc()``/``dec()`` it);
-    :meth:`record` counts one finished request.
+    Adapters call :meth:`enter`/:meth:`leave` around a request (``http_requests_in_progress``)
+    and :meth:`record` when it ends. Below the children, their value cells are resolved too:
+    a request then costs a few C calls instead of prometheus_client's checks and frames around
+    them (measured: about half the cost in the middle of a large framework). Where a child does
+    not have the cells (another prometheus_client layout), its public API is used.
     """
 
-    __slots__ = ("_by_status", "_core", "_requests", "duration", "in_progress", "method", "route")
+    __slots__ = (
+        "_active",
+        "_bounds",
+        "_buckets",
+        "_by_status",
+        "_core",
+        "_requests",
+        "_sum",
+        "duration",
+        "in_progress",
+        "method",
+        "route",
+    )
 
     def __init__(self, core: RequestMetrics, method: str, route: str) -> None:
         self._core = core
         self.method = method
         self.route = route
         self._requests = core.requests
-        self._by_status: dict[object, Any] = {}
+        self._by_status: dict[object, tuple[Any, Any]] = {}  # status -> (child, its value cell)
         self.duration: Any = core.duration.labels(method, route)
         self.in_progress: Any = core.in_progress.labels(method, route)
+        self._active = _cell(self.in_progress)
+        self._sum: Any = getattr(self.duration, "_sum", None)
+        self._buckets: Any = getattr(self.duration, "_buckets", None)
+        self._bounds: Any = getattr(self.duration, "_upper_bounds", None)
+        if self._sum is None or self._buckets is None or self._bounds is None:
+            self._buckets = None  # use observe()
+
+    def enter(self) -> None:
+        """One more request of this route in progress."""
+        self._active.inc(1)
+
+    def leave(self) -> None:
+        """One request of this route less in progress."""
+        self._active.inc(-1)
 
     def record(self, status: int | str, seconds: float) -> None:
         """Count one request that ended with ``status`` after ``seconds``.
 
         ``status`` is the int of ASGI or the first three characters of a WSGI status line.
         """
-        child = self._by_status.get(status)
-        if child is None:
-            child = self._by_status[status] = self._requests.labels(self.method, self.route, str(status))
+        found = self._by_status.get(status)
+        if found is None:
+            child = self._requests.labels(self.method, self.route, str(status))
+            found = self._by_status[status] = (child, _cell(child))
         exemplar_of = self._core._exemplar
-        if exemplar_of is None:
-            child.inc()
-            self.duration.observe(seconds)
+        exemplar = exemplar_of() if exemplar_of is not None else None
+        buckets = self._buckets
+        if exemplar is not None or buckets is None:
+            found[0].inc(1, exemplar)
+            self.duration.observe(seconds, exemplar)
             return
-        exemplar = exemplar_of()
-        child.inc(1, exemplar)
-        self.duration.observe(seconds, exemplar)
+        found[1].inc(1)
+        self._sum.inc(seconds)
+        buckets[bisect_left(self._bounds, seconds)].inc(1)  # the first bucket with seconds <= le
+
+
+def _cell(child: Any) -> Any:
+    """The value cell behind a counter or gauge child (``inc(amount)``), or the child itself."""
+    cell = getattr(child, "_value", None)
+    return cell if cell is not None and hasattr(cell, "inc") else child
 
 
 class RequestMetrics:

@@ -100,7 +100,7 @@ class _Request:
             return
         self.routed_by = scope.get("route")
         series = self.series = self.middleware.request_metrics.series(scope["method"], route)
-        series.in_progress.inc()
+        series.enter()
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
@@ -124,7 +124,7 @@ class _Request:
         scope = self.scope
         series = self.series
         if series is not None:
-            series.in_progress.dec()
+            series.leave()
             if scope.get("route") is not self.routed_by:  # routing went on after the first look (rare)
                 series = None
         if series is None:

@@ -107,7 +107,7 @@ class PrometheusMiddleware:
             return
         series = self.request_metrics.series(request.method, _route(request))
         setattr(request, _SERIES_ATTR, series)
-        series.in_progress.inc()
+        series.enter()
 
     async def _aprocess_view(self, request: Any, view_func: Any, view_args: Any, view_kwargs: Any) -> None:
         self._process_view(request, view_func, view_args, view_kwargs)
@@ -126,5 +126,5 @@ class PrometheusMiddleware:
         if series is None:
             series = self.request_metrics.series(request.method, _route(request))
         else:
-            series.in_progress.dec()
+            series.leave()
         series.record(status, elapsed)

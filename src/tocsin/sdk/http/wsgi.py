@@ -71,7 +71,7 @@ class _Exchange:
         """Count the request in progress under ``route`` (called as soon as the router matched)."""
         if self._series is None and not self._done:
             series = self._series = self._mw.request_metrics.series(self._environ["REQUEST_METHOD"], route)
-            series.in_progress.inc()
+            series.enter()
 
     def finish(self, status: str) -> None:
         if self._done:
@@ -83,7 +83,7 @@ class _Exchange:
             route = self._mw._route_of(self._environ) or UNMATCHED
             series = self._mw.request_metrics.series(self._environ["REQUEST_METHOD"], route)
         else:
-            series.in_progress.dec()
+            series.leave()
         series.record(status, elapsed)
 
 
