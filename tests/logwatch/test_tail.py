@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 from pathlib import Path
 
+from tocsin.cli import main
 from tocsin.logwatch import CHECKPOINT_NAME, Watcher, load_config
 
 
@@ -200,3 +202,24 @@ def test_idle_files_are_parked_and_wake_up_on_change(tmp_path: Path) -> None:
     (tmp_path / "app.log.2").rename(tmp_path / "old.txt")  # renamed out of the glob while parked
     assert _drain(w) == (47, 47.0)
     w.close()
+
+
+def test_an_unreadable_checkpoint_or_a_second_watcher_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "a.log").write_bytes(_lines(0, 3))
+    (tmp_path / "logwatch.yaml").write_text("files: [{path: a.log}]\nstore: {enabled: false}\n")
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / CHECKPOINT_NAME).write_text('{"version": 1, "files": {"trunc')
+    args = [
+        "logwatch",
+        "-c",
+        str(tmp_path / "logwatch.yaml"),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--once",
+    ]
+    assert main([*args, "--no-http"]) == 2
+    (tmp_path / "state" / CHECKPOINT_NAME).unlink()
+    with open(tmp_path / "state" / "logwatch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        assert main([*args, "--no-http"]) == 2
+    assert main([*args, "--no-http"]) == 0

@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
 
@@ -59,20 +60,47 @@ def run(
     config = load_config(config_path, section=section)
     state = Path(state_dir)
     lock_fd = _lock(state)
-    stop = stop or threading.Event()
-    watcher = Watcher(
-        config, state, Path(config_path).resolve().parent, engine=engine, rotate_wait=rotate_wait
-    )
-    server = None
-    if port is not None:
-        registry = CollectorRegistry(auto_describe=True)
-        registry.register(watcher.collector)
-        server, _thread = start_http_server(port, addr=host, registry=registry)
-        print(
-            f"tocsin logwatch: /metrics on http://{host}:{server.server_port}/metrics",
-            file=sys.stderr,
-            flush=True,
+    try:
+        watcher = Watcher(
+            config,
+            state,
+            Path(config_path).resolve().parent,
+            engine=engine,
+            rotate_wait=rotate_wait,
+            park_after=park_after,
         )
+        try:
+            _follow(
+                watcher, port, host, once, stop or threading.Event(), parse_duration(config.poll_interval)
+            )
+        finally:
+            watcher.close()
+    finally:
+        os.close(lock_fd)
+    return 0
+
+
+def _serve(watcher: Watcher, port: int, host: str) -> WSGIServer:
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(watcher.collector)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as err:
+        raise UsageError(
+            f"cannot serve /metrics on {host}:{port}: {err.strerror} (pass another --port)"
+        ) from None
+    print(
+        f"tocsin logwatch: /metrics on http://{host}:{server.server_port}/metrics",
+        file=sys.stderr,
+        flush=True,
+    )
+    return server
+
+
+def _follow(
+    watcher: Watcher, port: int | None, host: str, once: bool, stop: threading.Event, interval: float
+) -> None:
+    server = _serve(watcher, port, host) if port is not None else None
     engines = ", ".join(f"{k}={v}" for k, v in watcher.engines.items())
     print(
         f"tocsin logwatch: following {len(watcher.sources)} source(s), engines {engines}",
@@ -86,7 +114,6 @@ def run(
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-    interval = parse_duration(config.poll_interval)
     try:
         while not stop.is_set():
             progressed = watcher.poll()
@@ -95,12 +122,9 @@ def run(
             if not progressed:
                 stop.wait(interval)
     finally:
-        watcher.close()
         if server is not None:
             server.shutdown()
             server.server_close()
-        os.close(lock_fd)
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,9 +21,11 @@ from typing import Any
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from tocsin.errors import UsageError
+
 from .config import PatternConfig
 
-__all__ = ["Counts", "CountsCollector", "read_checkpoint", "write_checkpoint"]
+__all__ = ["Counts", "CountsCollector", "parse_checkpoint", "read_checkpoint", "write_checkpoint"]
 
 OVERFLOW = "overflow"
 _STATS = {
@@ -93,9 +95,23 @@ def write_checkpoint(path: Path, data: dict[str, Any]) -> None:
 
 def read_checkpoint(path: Path) -> dict[str, Any] | None:
     try:
-        data: dict[str, Any] = json.loads(path.read_bytes())
+        return parse_checkpoint(path.read_bytes(), str(path))
     except FileNotFoundError:
         return None
+
+
+def parse_checkpoint(text: str | bytes, where: str) -> dict[str, Any]:
+    """A saved checkpoint, or :class:`~tocsin.errors.UsageError`: starting over silently would count
+    every line again."""
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        data = {"error": str(err)}
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise UsageError(
+            f"{where}: the logwatch checkpoint is unreadable or of another version "
+            "(move it away to start over: every line present will be counted again)"
+        )
     return data
 
 

@@ -25,7 +25,7 @@ import orjson
 
 from ._loki import LokiShipper
 from ._match import CompiledPattern, Matcher
-from ._state import Counts, CountsCollector, read_checkpoint, write_checkpoint
+from ._state import Counts, CountsCollector, parse_checkpoint, read_checkpoint, write_checkpoint
 from ._tail import FileState, Tail
 from .config import FileConfig, LogsConfig, PatternConfig, level_rank, normalize_level, parse_duration
 from .store import LogStore, Row, parse_timestamp
@@ -133,7 +133,7 @@ class Watcher:
         saved = None
         if self.store is not None:
             text = self.store.load_checkpoint()
-            saved = None if text is None else json.loads(text)
+            saved = None if text is None else parse_checkpoint(text, f"{self.store.path} (checkpoint table)")
         if saved is None:
             saved = read_checkpoint(self.checkpoint_path)
         if saved is None:
