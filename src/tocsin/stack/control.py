@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,7 +21,7 @@ from tocsin.stack.logs import tail
 from tocsin.stack.state import ProcessRef, read_state, refs_from_pid_files, refs_from_state, stop_processes
 from tocsin.stack.supervisor import Supervisor
 
-__all__ = ["down", "ensure_not_running", "reload", "running_processes", "start", "state_dir_of"]
+__all__ = ["down", "ensure_not_running", "reload", "running_processes", "start"]
 
 
 def running_processes(layout: StackLayout) -> list[ProcessRef]:
@@ -129,9 +128,3 @@ def down(layout: StackLayout, timeout: float = 10.0) -> list[ProcessRef]:
     if left:
         raise StackError("still running after SIGKILL: " + ", ".join(f"{r.name} (pid {r.pid})" for r in left))
     return alive
-
-
-def state_dir_of(spec_path: Path | None, state_dir: str | Path) -> StackLayout:
-    """``state_dir`` is relative to the spec's directory (as every path in a spec), absolute once resolved."""
-    base = spec_path.parent if spec_path is not None else Path.cwd()
-    return StackLayout((base / state_dir).resolve())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,14 @@ import psutil
 
 from tocsin.stack.components import StackLayout
 
-__all__ = ["ProcessRef", "alive", "read_state", "stop_processes", "write_json_atomic"]
+__all__ = [
+    "ProcessRef",
+    "read_state",
+    "refs_from_pid_files",
+    "refs_from_state",
+    "stop_processes",
+    "write_json_atomic",
+]
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:
@@ -65,10 +71,6 @@ class ProcessRef:
         write_json_atomic(layout.pid_file(self.name), self.to_json())
 
 
-def alive(ref: ProcessRef) -> bool:
-    return ref.process() is not None
-
-
 def refs_from_state(state: dict[str, Any]) -> list[ProcessRef]:
     """Every process the state names: the supervisor first, then the components."""
     refs = []
@@ -108,12 +110,3 @@ def stop_processes(refs: list[ProcessRef], timeout: float = 10.0) -> list[Proces
             pass
     psutil.wait_procs(left, timeout=5)
     return [ref for ref, _ in procs]
-
-
-def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return bool(predicate())
