@@ -13,19 +13,20 @@ their prefixes); the middleware reads them and adds the prefixes of the mounts
 above the route (:mod:`._routes`). The app gets the server's own scope dict, so
 routing costs what it costs without the middleware, whatever the number of routes.
 
-``http_requests_in_progress`` needs the route before the response ends: a request
-is in progress from the event loop's first turn after it arrived (routing is done
-by then, unless middleware inside this one suspended before routing; then from
-that turn on) until its response ends. A request answered before the loop turns
-once was never observable in progress and costs the gauge nothing.
+``http_requests_in_progress`` needs the route before the response ends. The
+middleware drives the app's awaitable itself and looks at the first suspension:
+routing is synchronous in Starlette and FastAPI, so by then the route is known
+(if something inside suspended before routing, it looks again at the next
+suspensions, up to a few). A request is in progress from that point until its
+response ends; one answered without ever suspending was never observable in
+progress and costs the gauge nothing. This works under any event loop (asyncio,
+trio) and costs nothing per suspension once the route is known.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Generator, Iterable, MutableMapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -44,11 +45,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _perf_counter = time.perf_counter
-_get_running_loop = asyncio.get_running_loop
-_EMPTY_CONTEXT = contextvars.Context()  # ``routed`` reads no context variable: no copy per request
-# Looking again for a route not chosen at the first turn: 2 ms, 4 ms, ... up to ~0.5 s after arrival.
-_RETRY_FIRST_DELAY = 0.002
-_RETRIES = 8
+# Suspensions at which a route not chosen yet is looked for again, before waiting for the response.
+_LOOKS = 8
 _ENDS = frozenset({"http.response.pathsend", "http.response.zerocopysend"})
 
 
@@ -61,9 +59,7 @@ class _Request:
     __slots__ = (
         "done",
         "middleware",
-        "retries",
         "root_path",
-        "route_at_start",
         "routed_by",
         "scope",
         "send_next",
@@ -81,33 +77,56 @@ class _Request:
         self.routed_by: object = None  # the route object ``series`` was resolved from
         self.status = 500  # what the server answers when the app ends without a response
         self.done = False
-        self.route_at_start = False
-        self.retries = 0
         self.started = _perf_counter()
 
-    def routed(self) -> None:
-        """Put the request in progress under its route, once the router has chosen it."""
+    def routed(self) -> bool:
+        """Put the request in progress under its route if the router has chosen it; False if not yet."""
         if self.series is not None or self.done:
-            return
+            return True
         scope = self.scope
         route = self.middleware._templates.of_scope(scope, self.root_path)
         if route == UNMATCHED:  # not routed yet (something suspended before routing), or never
-            self.route_at_start = True
-            if self.retries < _RETRIES:  # look again, less and less often
-                delay = _RETRY_FIRST_DELAY * 2**self.retries
-                self.retries += 1
-                _get_running_loop().call_later(delay, self.routed, context=_EMPTY_CONTEXT)
-            return
+            return False
         self.routed_by = scope.get("route")
         series = self.series = self.middleware.request_metrics.series(scope["method"], route)
         series.enter()
+        return True
+
+    def run(self, app: Awaitable[None]) -> Generator[Any, Any, None]:
+        """Await ``app`` (``yield from`` this), noticing its first suspensions.
+
+        While the route is being looked for, each suspension crosses this frame; once it is
+        known (or given up on) and the event loop resumes with ``None`` (asyncio always does),
+        ``yield from`` hands the rest to the interpreter. Whatever the event loop sends or
+        throws in is passed on unchanged.
+        """
+        steps = app.__await__()
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        looks = 0
+        while True:
+            try:
+                yielded = steps.send(to_send) if to_throw is None else steps.throw(to_throw)
+            except StopIteration:
+                return
+            watching = looks < _LOOKS and not self.routed()  # suspended: routing is done, usually
+            looks += 1
+            to_send = to_throw = None
+            try:
+                to_send = yield yielded
+            except GeneratorExit:
+                steps.close()
+                raise
+            except BaseException as exc:  # cancellation, thrown in by the event loop
+                to_throw = exc
+            if not watching and to_send is None and to_throw is None:
+                yield from steps  # resumes it with None, as the event loop asked
+                return
 
     async def send(self, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message["status"]
-            if self.route_at_start:
-                self.routed()
         elif (kind == "http.response.body" and not message.get("more_body", False)) or kind in _ENDS:
             try:
                 await self.send_next(message)
@@ -167,12 +186,21 @@ class PrometheusMiddleware:
             return
         request = _Request(self, scope, send)
         try:
-            _get_running_loop().call_soon(request.routed, context=_EMPTY_CONTEXT)
-        except RuntimeError:  # not asyncio (trio): in progress from the response start
-            request.route_at_start = True
-        try:
-            await self.app(scope, receive, request.send)
+            await _Run(request, self.app(scope, receive, request.send))
         except BaseException:
             request.finish(500)
             raise
         request.finish(request.status)  # returned without ending the response (or the client left)
+
+
+class _Run:
+    """An awaitable running the app through :meth:`_Request.run`."""
+
+    __slots__ = ("app", "request")
+
+    def __init__(self, request: _Request, app: Awaitable[None]) -> None:
+        self.request = request
+        self.app = app
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        return self.request.run(self.app)
