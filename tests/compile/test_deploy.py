@@ -223,6 +223,30 @@ def test_manifests_have_the_right_kinds_and_metadata(files: dict[str, str]) -> N
         assert isinstance(manifest["spec"], dict)
 
 
+_OPERATOR_DURATION = re.compile(
+    r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
+)
+_DURATION_KEYS = {"interval", "scrapeTimeout", "groupWait", "groupInterval", "repeatInterval", "for"}
+
+
+def _durations(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _DURATION_KEYS:
+                yield value
+            else:
+                yield from _durations(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _durations(value)
+
+
+def test_durations_match_the_operator_pattern(files: dict[str, str]) -> None:
+    durations = [d for m in _manifests(files).values() for d in _durations(m)]
+    assert {"15s", "10s", "30s", "5m", "4h", "15m"} <= set(durations)
+    assert [d for d in durations if not _OPERATOR_DURATION.match(d)] == []
+
+
 def test_prometheus_rule_groups_are_the_rule_files(shop: Spec, files: dict[str, str]) -> None:
     rule_files = _load(files["prometheus/prometheus.yml"])["rule_files"]
     groups = [g for path in rule_files for g in _load(files[f"prometheus/{path}"])["groups"]]
