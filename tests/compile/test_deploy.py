@@ -216,11 +216,19 @@ def test_manifests_have_the_right_kinds_and_metadata(files: dict[str, str]) -> N
         "servicemonitor-web.yaml": ("monitoring.coreos.com/v1", "ServiceMonitor"),
         "servicemonitor-worker.yaml": ("monitoring.coreos.com/v1", "ServiceMonitor"),
         "alertmanagerconfig.yaml": ("monitoring.coreos.com/v1alpha1", "AlertmanagerConfig"),
+        "dashboard-shop.yaml": ("v1", "ConfigMap"),
     }
     for manifest in manifests.values():
         assert _RFC1123.match(manifest["metadata"]["name"]), manifest["metadata"]
         assert manifest["metadata"]["labels"]["app.kubernetes.io/part-of"] == "shop"
-        assert isinstance(manifest["spec"], dict)
+        assert isinstance(manifest.get("spec", manifest.get("data")), dict)
+
+
+def test_dashboards_ship_as_configmaps_for_the_grafana_sidecar(files: dict[str, str]) -> None:
+    config_map = _manifests(files)["dashboard-shop.yaml"]
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["data"] == {"shop.json": files["grafana/dashboards/shop.json"]}
+    assert "  shop.json: |\n    {\n" in files["deploy/kubernetes/dashboard-shop.yaml"]  # readable block
 
 
 _OPERATOR_DURATION = re.compile(

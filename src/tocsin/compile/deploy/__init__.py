@@ -6,6 +6,7 @@
     deploy/kubernetes/prometheusrule.yaml      the rule groups of prometheus/rules/
     deploy/kubernetes/servicemonitor-<service>.yaml
     deploy/kubernetes/alertmanagerconfig.yaml  routes, receivers, inhibitions; secrets by secretKeyRef
+    deploy/kubernetes/dashboard-<uid>.yaml     each Grafana dashboard as a ConfigMap for the sidecar
     deploy/kubernetes/create-secret.sh         the Secret those refer to, built from the secret files
 
 Run them with ``docker compose -f deploy/docker-compose.yml up -d`` or
@@ -19,11 +20,13 @@ from tocsin.compile.deploy._compose import IMAGES, LOKI_GRPC_PORT, compose_docum
 from tocsin.compile.deploy._kubernetes import (
     alertmanager_config_manifest,
     create_secret_script,
+    dashboard_config_map,
     prometheus_rule,
     rule_groups,
     service_monitor,
 )
 from tocsin.compile.deploy._secrets import SecretFile, secret_files, secret_key, secret_name
+from tocsin.compile.grafana import dashboard_uid
 from tocsin.spec import Spec
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "alertmanager_config_manifest",
     "compose_document",
     "create_secret_script",
+    "dashboard_config_map",
     "emit",
     "kubernetes_files",
     "prometheus_rule",
@@ -57,6 +61,10 @@ def kubernetes_files(spec: Spec) -> dict[str, str]:
     if spec.stack.alertmanager.enabled:
         files[f"{root}/alertmanagerconfig.yaml"] = dump_yaml(
             alertmanager_config_manifest(spec), header=_HEADER
+        )
+    for dashboard in spec.dashboards:
+        files[f"{root}/dashboard-{dashboard_uid(dashboard)}.yaml"] = dashboard_config_map(
+            spec, dashboard, header=_HEADER
         )
     script = create_secret_script(spec)
     if script is not None:

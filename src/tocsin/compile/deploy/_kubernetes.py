@@ -20,15 +20,18 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from tocsin.compile import grafana
+from tocsin.compile._yaml import dump_yaml
 from tocsin.compile.alertmanager import alertmanager_config
 from tocsin.compile.deploy._secrets import secret_files, secret_key, secret_name
 from tocsin.compile.rules import alert_groups
 from tocsin.compile.slo import slo_groups
-from tocsin.spec import Service, Spec
+from tocsin.spec import Dashboard, Service, Spec
 
 __all__ = [
     "alertmanager_config_manifest",
     "create_secret_script",
+    "dashboard_config_map",
     "prometheus_rule",
     "service_monitor",
 ]
@@ -121,6 +124,20 @@ def service_monitor(spec: Spec, name: str, service: Service) -> dict[str, Any]:
             "endpoints": [endpoint],
         },
     }
+
+
+def dashboard_config_map(spec: Spec, dashboard: Dashboard, *, header: str = "") -> str:
+    """A ConfigMap holding one dashboard, labelled ``grafana_dashboard: "1"`` for the Grafana sidecar
+    (kube-prometheus-stack's convention); one per dashboard keeps each under the 1 MiB limit.
+
+    The JSON goes in a literal block (``|``) so the manifest reads, and diffs, like the dashboard file.
+    """
+    uid = grafana.dashboard_uid(dashboard)
+    metadata = _metadata(spec, _k8s_name(f"{spec.app}-dashboard-{uid}"))
+    metadata["labels"]["grafana_dashboard"] = "1"
+    head = dump_yaml({"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata}, header=header)
+    body = "".join(f"    {line}\n" for line in grafana.dashboard_json(spec, dashboard).splitlines())
+    return f"{head}data:\n  {uid}.json: |\n{body}"
 
 
 # --- AlertmanagerConfig ---------------------------------------------------------------------------
