@@ -57,6 +57,7 @@ class _Request:
     """
 
     __slots__ = (
+        "app_call",
         "done",
         "middleware",
         "root_path",
@@ -67,6 +68,8 @@ class _Request:
         "started",
         "status",
     )
+
+    app_call: Awaitable[None]  # the app called with this request's ``send``, set right after __init__
 
     def __init__(self, middleware: PrometheusMiddleware, scope: Scope, send: Send) -> None:
         self.middleware = middleware
@@ -92,15 +95,15 @@ class _Request:
         series.enter()
         return True
 
-    def run(self, app: Awaitable[None]) -> Generator[Any, Any, None]:
-        """Await ``app`` (``yield from`` this), noticing its first suspensions.
+    def __await__(self) -> Generator[Any, Any, None]:
+        """Await the app (``self.app_call``), noticing its first suspensions.
 
         While the route is being looked for, each suspension crosses this frame; once it is
         known (or given up on) and the event loop resumes with ``None`` (asyncio always does),
         ``yield from`` hands the rest to the interpreter. Whatever the event loop sends or
         throws in is passed on unchanged.
         """
-        steps = app.__await__()
+        steps = self.app_call.__await__()
         to_send: Any = None
         to_throw: BaseException | None = None
         looks = 0
@@ -185,22 +188,10 @@ class PrometheusMiddleware:
             await self.app(scope, receive, send)
             return
         request = _Request(self, scope, send)
+        request.app_call = self.app(scope, receive, request.send)
         try:
-            await _Run(request, self.app(scope, receive, request.send))
+            await request
         except BaseException:
             request.finish(500)
             raise
         request.finish(request.status)  # returned without ending the response (or the client left)
-
-
-class _Run:
-    """An awaitable running the app through :meth:`_Request.run`."""
-
-    __slots__ = ("app", "request")
-
-    def __init__(self, request: _Request, app: Awaitable[None]) -> None:
-        self.request = request
-        self.app = app
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        return self.request.run(self.app)
