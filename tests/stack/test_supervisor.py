@@ -98,6 +98,7 @@ def test_alertmanager_kill9_keeps_silences(hand_stack: Running) -> None:
         return [s for s in live if s["comment"] == "maintenance window" and s["status"]["state"] == "active"]
 
     kept = wait_for(listed, timeout=10, what="silence back after restart")
+    assert [s["id"] for s in kept] == [sid]  # the same silence, not a copy
     assert kept[0]["matchers"][0]["value"] == "DiskFull"
     assert kept[0]["createdBy"] == "test"
 

@@ -171,15 +171,28 @@ class Supervisor:
                     f" restarting in {delay:.2f}s\n".encode()
                 )
             if child.restart_at is not None and now >= child.restart_at:
+                if child.component.kind == "alertmanager":
+                    self._give_back_silences(child)
                 self._spawn(child)
                 child.restarts += 1
-                child.needs_restore = child.component.kind == "alertmanager"
                 changed = True
         if changed:
             self._write_state()
         if now >= self._next_keep:
             self._next_keep = now + 1.0
             self._keep_silences()
+
+    def _give_back_silences(self, child: _Child) -> None:
+        """A lone Alertmanager starts from the supervisor's copy of its silences (ids kept)."""
+        child.needs_restore = True
+        peers = [
+            m
+            for m in self._children
+            if m is not child and m.component.kind == "alertmanager" and m.proc and m.proc.poll() is None
+        ]
+        if not peers and child.component.data_dir:
+            count = self._keeper.write_snapshot_file(Path(child.component.data_dir))
+            child.log.write(f"--- tocsin: {count} silences written back to its snapshot file\n".encode())
 
     def _keep_silences(self) -> None:
         managers = [ch for ch in self._children if ch.component.kind == "alertmanager"]
