@@ -135,3 +135,23 @@ def test_directory_size_gauge(tmp_path: Path) -> None:
     watcher.poll()
     assert _samples(watcher)["log_directory_size_bytes{path=logs}"] == 4000.0
     watcher.close()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_many_patterns_agree_across_engines(tmp_path: Path, engine: str) -> None:
+    if engine != "re":
+        pytest.importorskip(engine)
+    names = [f"p{i:03d}" for i in range(150)]  # more than one re2 set
+    lines = [f"event {name} happened with code {i}" for i, name in enumerate(names)]
+    (tmp_path / "a.log").write_text("\n".join(lines * 2) + "\n")
+    (tmp_path / "logwatch.yaml").write_text(
+        "files: [{path: a.log}]\nstore: {enabled: false}\npatterns:\n"
+        + "".join(f"  - {{name: {n}, regex: 'event {n} happened'}}\n" for n in names)
+        + "  - {name: codes, regex: 'code (?P<c>\\d+)$', value: c}\n"
+    )
+    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path, engine=engine)
+    watcher.poll()
+    samples = _samples(watcher)
+    assert all(samples[f"{n}_total"] == 2.0 for n in names)
+    assert samples["codes_total"] == 2.0 * sum(range(150))
+    watcher.close()

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 #: Engines in order of preference; ``auto`` takes the first that compiles every pattern.
 ENGINES: tuple[str, ...] = ("hyperscan", "re2", "re")
 _RE2_MAX_MEM = 256 << 20  # re2.Set silently returns "no match" when its DFA runs out of memory
+_RE2_SET_SIZE = 64
 
 
 # Syntax whose meaning can reach past a newline, or differs between engines: such patterns are
@@ -160,15 +161,22 @@ def _re2(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[in
 
     options = re2.Options()
     options.max_mem = _RE2_MAX_MEM
-    rset = re2.Set.SearchSet(options)
-    for pattern in patterns:
-        source = pattern.regex.pattern
-        if pattern.regex.flags & re.IGNORECASE:
-            source = "(?i)" + source
-        if rset.Add(source.encode()) < 0:
-            raise ValueError(f"re2 rejects {source!r}")
-    rset.Compile()  # raises if the set cannot be built
-    match = rset.Match
+    sets = []  # bounded sets: a big one can exhaust its DFA memory and then silently match nothing
+    for first in range(0, len(patterns), _RE2_SET_SIZE):
+        rset = re2.Set.SearchSet(options)
+        for pattern in patterns[first : first + _RE2_SET_SIZE]:
+            source = pattern.regex.pattern
+            if pattern.regex.flags & re.IGNORECASE:
+                source = "(?i)" + source
+            if rset.Add(source.encode()) < 0:
+                raise ValueError(f"re2 rejects {source!r}")
+        rset.Compile()  # raises if the set cannot be built
+        sets.append((first, rset.Match))
+
+    def match(line: bytes) -> list[int]:
+        if len(sets) == 1:
+            return sorted(sets[0][1](line) or ())
+        return [first + i for first, set_match in sets for i in sorted(set_match(line) or ())]
 
     def candidates(block: bytes) -> list[tuple[int, int, int]]:
         out: list[tuple[int, int, int]] = []
@@ -177,7 +185,7 @@ def _re2(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[in
             end = start + len(line)
             found = match(line)
             if found:
-                out.extend((index, start, end) for index in sorted(found))
+                out.extend((index, start, end) for index in found)
             start = end + 1
         return out
 
