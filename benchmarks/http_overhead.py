@@ -32,8 +32,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
 
-ROUNDS = 9
-ASGI_REQUESTS = 3000
+ROUNDS = 15
+ASGI_REQUESTS = 2000
 WSGI_REQUESTS = 2000
 # CPU time of this process: on a shared machine, time spent descheduled is not the app's.
 _clock = time.process_time

@@ -32,17 +32,12 @@ __all__ = ["PrometheusMiddleware"]
 _perf_counter = time.perf_counter
 _SERIES_ATTR = "_tocsin_series"
 
-_shared: dict[int, RequestMetrics] = {}
-
 
 def _request_metrics() -> RequestMetrics:
-    """One RequestMetrics per settings object: Django may build the middleware chain more than once."""
+    """From the ``TOCSIN_HTTP`` setting; the metrics themselves are get-or-create in the factory,
+    so middleware chains built more than once (tests, several handlers) share them."""
     options = getattr(settings, "TOCSIN_HTTP", None) or {}
-    key = id(options)
-    found = _shared.get(key)
-    if found is None:
-        found = _shared[key] = RequestMetrics(**options)
-    return found
+    return RequestMetrics(**options)
 
 
 def _route(request: Any) -> str:
