@@ -155,3 +155,30 @@ def test_many_patterns_agree_across_engines(tmp_path: Path, engine: str) -> None
     assert all(samples[f"{n}_total"] == 2.0 for n in names)
     assert samples["codes_total"] == 2.0 * sum(range(150))
     watcher.close()
+
+
+def test_lookarounds_and_backreferences_keep_the_fast_engine(tmp_path: Path) -> None:
+    pytest.importorskip("hyperscan")
+    (tmp_path / "a.log").write_text(
+        "order ORD-1 failed twice: ORD-1\norder ORD-2 failed twice: ORD-3\nretry after timeout\nretry now\n"
+    )
+    (tmp_path / "logwatch.yaml").write_text(
+        "files: [{path: a.log}]\nstore: {enabled: false}\npatterns:\n"
+        "  - {name: same_order_twice, regex: 'order (ORD-\\d+) failed twice: \\1$'}\n"
+        "  - {name: retries_after_timeout, regex: 'retry(?= after)'}\n"
+        "  - {name: plain, regex: 'retry'}\n"
+    )
+    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path)
+    assert watcher.engines == {"a": "hyperscan"}
+    watcher.poll()
+    samples = _samples(watcher)
+    assert (
+        samples["same_order_twice_total"],
+        samples["retries_after_timeout_total"],
+        samples["plain_total"],
+    ) == (
+        1.0,
+        1.0,
+        2.0,
+    )
+    watcher.close()

@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["ENGINES", "CompiledPattern", "Hit", "Matcher"]
 
@@ -61,14 +62,17 @@ class Matcher:
         if not self.patterns:
             return
         for name in ENGINES if engine == "auto" else (engine,):
+            prefiltered: set[int] = set()
             try:
-                self._candidates = _BUILDERS[name](self.patterns)
+                self._candidates = _BUILDERS[name](self.patterns, prefiltered)
             except Exception as err:  # an engine missing or rejecting a pattern: try the next one
                 if engine != "auto":
                     raise
                 log.debug("logwatch: engine %s unavailable: %s", name, err)
                 continue
             self.engine = name
+            for index in prefiltered:
+                self._confirm[index] = True
             return
 
     def scan(self, block: bytes) -> list[Hit]:
@@ -112,19 +116,36 @@ def _no_candidates(block: bytes) -> list[tuple[int, int, int]]:
     return []
 
 
-def _hyperscan(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[int, int, int]]]:
+def _hyperscan(
+    patterns: Sequence[CompiledPattern], prefiltered: set[int]
+) -> Callable[[bytes], list[tuple[int, int, int]]]:
     import hyperscan
 
-    flags = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_MULTILINE
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(
-        expressions=[p.regex.pattern.encode() for p in patterns],
-        ids=list(range(len(patterns))),
-        elements=len(patterns),
-        flags=[
-            flags | (hyperscan.HS_FLAG_CASELESS if p.regex.flags & re.IGNORECASE else 0) for p in patterns
-        ],
-    )
+    base = hyperscan.HS_FLAG_UTF8 | hyperscan.HS_FLAG_UCP | hyperscan.HS_FLAG_MULTILINE
+    flags = [base | (hyperscan.HS_FLAG_CASELESS if p.regex.flags & re.IGNORECASE else 0) for p in patterns]
+
+    def compiled(flag_list: list[int], some: Sequence[CompiledPattern]) -> Any:
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(
+            expressions=[p.regex.pattern.encode() for p in some],
+            ids=list(range(len(some))),
+            elements=len(some),
+            flags=flag_list,
+        )
+        return db
+
+    try:
+        db = compiled(flags, patterns)
+    except hyperscan.error:
+        # Lookarounds and back-references: hyperscan's prefilter mode matches a superset, and those
+        # patterns are always confirmed by re. Which ones need it is found one pattern at a time.
+        for i, pattern in enumerate(patterns):
+            try:
+                compiled([flags[i]], [pattern])
+            except hyperscan.error:
+                flags[i] |= hyperscan.HS_FLAG_PREFILTER
+                prefiltered.add(i)
+        db = compiled(flags, patterns)
 
     def candidates(block: bytes) -> list[tuple[int, int, int]]:
         ends: list[int] = []
@@ -156,7 +177,9 @@ def _hyperscan(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tu
     return candidates
 
 
-def _re2(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[int, int, int]]]:
+def _re2(
+    patterns: Sequence[CompiledPattern], prefiltered: set[int]
+) -> Callable[[bytes], list[tuple[int, int, int]]]:
     import re2
 
     options = re2.Options()
@@ -192,11 +215,17 @@ def _re2(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[in
     return candidates
 
 
-def _plain_re(patterns: Sequence[CompiledPattern]) -> Callable[[bytes], list[tuple[int, int, int]]]:
+def _plain_re(
+    patterns: Sequence[CompiledPattern], prefiltered: set[int]
+) -> Callable[[bytes], list[tuple[int, int, int]]]:
     return _no_candidates  # Matcher.scan matches line by line itself: nothing to prefilter
 
 
-_BUILDERS: dict[str, Callable[[Sequence[CompiledPattern]], Callable[[bytes], list[tuple[int, int, int]]]]] = {
+#: engine → builder(patterns, prefiltered) → candidates(block); a builder adds to ``prefiltered`` the
+#: indices of patterns it can only approximate (always confirmed by ``re``).
+_BUILDERS: dict[
+    str, Callable[[Sequence[CompiledPattern], set[int]], Callable[[bytes], list[tuple[int, int, int]]]]
+] = {
     "hyperscan": _hyperscan,
     "re2": _re2,
     "re": _plain_re,
