@@ -223,7 +223,7 @@ def _status(args: argparse.Namespace) -> int:
     sup = state.get("supervisor") or {}
     supervised = ProcessRef("supervisor", sup["pid"], sup["create_time"]).process() is not None
     if state["status"] == "ready" and not supervised:
-        _console.print("the supervisor is gone: nothing restarts a crashed component (tocsin down, then up)")
+        _console.print("the supervisor is gone: its components got SIGTERM with it (run tocsin up again)")
     _table("components", ["component", "state", "pid", "uptime", "restarts", "url"], rows)
     if not alive:
         return 3

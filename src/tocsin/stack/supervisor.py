@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,7 +34,16 @@ from tocsin.stack.state import ProcessRef, write_json_atomic
 __all__ = ["Supervisor", "main"]
 
 POLL_SECONDS = 0.05
+# `setpriv --pdeathsig` (util-linux) sets the parent-death signal and execs the component: if the
+# supervisor dies, even by SIGKILL, the kernel sends SIGTERM to every component, so a crash of the
+# supervisor never leaves an unsupervised stack behind. (preexec_fn would do it in Python, but is not
+# safe with the log-pump threads running.) Tied to the spawning thread, which is the serve() loop.
+_SETPRIV = shutil.which("setpriv") or shutil.which("setpriv", path="/usr/bin")
 FIRST_BACKOFF, MAX_BACKOFF, HEALTHY_UPTIME = 0.05, 30.0, 60.0
+
+
+def _tied_to_this_thread(argv: Sequence[str]) -> list[str]:
+    return [_SETPRIV, "--pdeathsig", "TERM", "--", *argv] if _SETPRIV else list(argv)
 
 
 @dataclass
@@ -102,7 +112,7 @@ class Supervisor:
             Path(c.data_dir).mkdir(parents=True, exist_ok=True)
         child.log.write(f"--- tocsin: starting {' '.join(c.argv)} at {time.strftime('%FT%T%z')}\n".encode())
         proc = subprocess.Popen(
-            c.argv,
+            _tied_to_this_thread(c.argv),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
