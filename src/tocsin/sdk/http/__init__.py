@@ -22,6 +22,7 @@ from ._core import (
     OTHER_METHOD,
     UNMATCHED,
     RequestMetrics,
+    RequestMetricsOptions,
     RouteSeries,
 )
 from .asgi import PrometheusMiddleware
@@ -36,6 +37,7 @@ __all__ = [
     "PrometheusMiddleware",
     "PrometheusWSGIMiddleware",
     "RequestMetrics",
+    "RequestMetricsOptions",
     "RouteSeries",
     "instrument_flask",
     "werkzeug_route",

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from prometheus_client import CollectorRegistry
 
 from tocsin.sdk.metrics import Metrics, get_metrics
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "DEFAULT_BUCKETS",
@@ -22,6 +25,7 @@ __all__ = [
     "OTHER_METHOD",
     "UNMATCHED",
     "RequestMetrics",
+    "RequestMetricsOptions",
     "RouteSeries",
 ]
 
@@ -127,6 +131,16 @@ def _cell(child: Any) -> Any:
     return cell if cell is not None and hasattr(cell, "inc") else child
 
 
+class RequestMetricsOptions(TypedDict, total=False):
+    """The keyword arguments every adapter passes on to :class:`RequestMetrics`."""
+
+    metrics: Metrics | None
+    registry: CollectorRegistry | None
+    excluded_paths: Iterable[str]
+    buckets: Iterable[float]
+    exemplars: bool | None
+
+
 class RequestMetrics:
     """The HTTP request metrics and the rules that keep their labels bounded.
 
@@ -174,6 +188,13 @@ class RequestMetrics:
         self.excluded_paths: frozenset[str] = frozenset(excluded_paths)
         self._exemplar: Callable[[], dict[str, str] | None] | None = _trace_exemplar_source(exemplars)
         self._series: dict[str, dict[str, RouteSeries]] = {}
+
+    @classmethod
+    def given(
+        cls, request_metrics: RequestMetrics | None, **options: Unpack[RequestMetricsOptions]
+    ) -> RequestMetrics:
+        """``request_metrics`` if given (shared between apps), else a new one from ``options``."""
+        return request_metrics if request_metrics is not None else cls(**options)
 
     def series(self, method: str, route: str) -> RouteSeries:
         """The pre-resolved children for ``method`` (raw, folded here) and ``route`` (a template)."""

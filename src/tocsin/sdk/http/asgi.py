@@ -26,15 +26,14 @@ trio) and costs nothing per suspension once the route is known.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Generator, Iterable, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Generator, MutableMapping
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry
-
-from tocsin.sdk.metrics import Metrics
-
-from ._core import DEFAULT_BUCKETS, DEFAULT_EXCLUDED_PATHS, UNMATCHED, RequestMetrics, RouteSeries
+from ._core import UNMATCHED, RequestMetrics, RequestMetricsOptions, RouteSeries
 from ._routes import RouteTemplates
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["PrometheusMiddleware"]
 
@@ -168,17 +167,11 @@ class PrometheusMiddleware:
         self,
         app: ASGIApp,
         *,
-        metrics: Metrics | None = None,
-        registry: CollectorRegistry | None = None,
-        excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
-        buckets: Iterable[float] = DEFAULT_BUCKETS,
-        exemplars: bool | None = None,
         request_metrics: RequestMetrics | None = None,
+        **options: Unpack[RequestMetricsOptions],
     ) -> None:
         self.app = app
-        self.request_metrics = request_metrics = request_metrics or RequestMetrics(
-            metrics, registry=registry, excluded_paths=excluded_paths, buckets=buckets, exemplars=exemplars
-        )
+        self.request_metrics = request_metrics = RequestMetrics.given(request_metrics, **options)
         self._excluded = request_metrics.excluded_paths
         self._templates = RouteTemplates()
 

@@ -19,13 +19,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry
+from ._core import UNMATCHED, RequestMetrics, RequestMetricsOptions, RouteSeries
 
-from tocsin.sdk.metrics import Metrics
-
-from ._core import DEFAULT_BUCKETS, DEFAULT_EXCLUDED_PATHS, UNMATCHED, RequestMetrics, RouteSeries
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["ENVIRON_KEY", "PrometheusWSGIMiddleware", "instrument_flask", "werkzeug_route"]
 
@@ -131,17 +130,11 @@ class PrometheusWSGIMiddleware:
         app: WSGIApp,
         *,
         route: Callable[[Environ], str | None] = werkzeug_route,
-        metrics: Metrics | None = None,
-        registry: CollectorRegistry | None = None,
-        excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
-        buckets: Iterable[float] = DEFAULT_BUCKETS,
-        exemplars: bool | None = None,
         request_metrics: RequestMetrics | None = None,
+        **options: Unpack[RequestMetricsOptions],
     ) -> None:
         self.app = app
-        self.request_metrics = request_metrics = request_metrics or RequestMetrics(
-            metrics, registry=registry, excluded_paths=excluded_paths, buckets=buckets, exemplars=exemplars
-        )
+        self.request_metrics = request_metrics = RequestMetrics.given(request_metrics, **options)
         self._route_of = route
         self._excluded = request_metrics.excluded_paths
 
@@ -175,14 +168,7 @@ class _RoutedOnMatch:
 
 
 def instrument_flask(
-    app: Any,
-    *,
-    metrics: Metrics | None = None,
-    registry: CollectorRegistry | None = None,
-    excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
-    buckets: Iterable[float] = DEFAULT_BUCKETS,
-    exemplars: bool | None = None,
-    request_metrics: RequestMetrics | None = None,
+    app: Any, *, request_metrics: RequestMetrics | None = None, **options: Unpack[RequestMetricsOptions]
 ) -> PrometheusWSGIMiddleware:
     """Measure every request of the Flask ``app``; returns the middleware it installed.
 
@@ -190,15 +176,7 @@ def instrument_flask(
     progress under its rule as soon as Flask has matched it (set a custom request class
     before calling this).
     """
-    middleware = PrometheusWSGIMiddleware(
-        app.wsgi_app,
-        metrics=metrics,
-        registry=registry,
-        excluded_paths=excluded_paths,
-        buckets=buckets,
-        exemplars=exemplars,
-        request_metrics=request_metrics,
-    )
+    middleware = PrometheusWSGIMiddleware(app.wsgi_app, request_metrics=request_metrics, **options)
     app.wsgi_app = middleware
     base = app.request_class
     app.request_class = type(
