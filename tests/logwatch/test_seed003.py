@@ -182,3 +182,19 @@ def test_lookarounds_and_backreferences_keep_the_fast_engine(tmp_path: Path) -> 
         2.0,
     )
     watcher.close()
+
+
+def test_the_documented_configuration_counts_the_sample(tmp_path: Path) -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "logwatch.md").read_text()
+    example = doc.split("```yaml\n", 1)[1].split("```", 1)[0]  # the first YAML block: seed 003's config
+    (tmp_path / "logwatch.yaml").write_text(example)
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "archiver.log").write_text(SAMPLE)
+    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path)
+    watcher.poll()
+    samples = _samples(watcher)
+    for name, value in EXPECTED.items():
+        assert samples[name] == value, name
+    assert samples["order_enrich_errors_total"] == 2.0
+    assert samples["log_directory_size_bytes{path=logs}"] == len(SAMPLE.encode())
+    watcher.close()
