@@ -13,7 +13,15 @@ import pytest
 from tests.conftest import free_port
 
 from tocsin.errors import StackError
-from tocsin.stack import AlertHistory, Component, StackLayout, Supervisor, explain_scrape_error
+from tocsin.stack import (
+    AlertHistory,
+    Component,
+    StackLayout,
+    StackSettings,
+    Supervisor,
+    build_plan,
+    explain_scrape_error,
+)
 from tocsin.stack import components as components_module
 from tocsin.stack.components import ensure_ports_free, find_binary
 from tocsin.stack.config import activate, current_generation, install_bundle, stage_bundle
@@ -144,3 +152,11 @@ def test_a_component_dying_at_start_is_reported_with_its_last_log_lines(tmp_path
     with pytest.raises(StackError, match=r"broken exited with code 2 at start(.|\n)*bad flag --nope"):
         supervisor.serve(ready_timeout=10)
     assert not (tmp_path / "run" / "broken.pid").exists()
+
+
+def test_missing_receiver_extra_is_named_before_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "aiosmtpd", None)  # what an install without the extra looks like
+    with pytest.raises(StackError, match=r"needs aiosmtpd \(pip install 'tocsin\[receiver\]'"):
+        build_plan(StackSettings(state_dir=tmp_path), StackLayout(tmp_path))

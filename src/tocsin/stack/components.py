@@ -6,6 +6,7 @@ supervisor exactly as the foreground one would. Every port is bound to 127.0.0.1
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 import socket
@@ -217,12 +218,23 @@ def _alertmanager(
     )
 
 
+def _ensure_receiver_installed() -> None:
+    """The receiver needs the ``receiver`` extra; say so before anything starts, not in a log file."""
+    missing = [m for m in ("aiosmtpd", "starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise StackError(
+            f"the alert receiver needs {', '.join(missing)} (pip install 'tocsin[receiver]', "
+            "or set stack: {receiver: {enabled: false}} in the spec)"
+        )
+
+
 def build_plan(settings: StackSettings, layout: StackLayout, *, ha: bool = False) -> list[Component]:
     """The components to run, in start order (the receiver first, so early notifications land)."""
     host = settings.host
     plan: list[Component] = []
     argv: tuple[str, ...]
     if settings.enabled("receiver"):
+        _ensure_receiver_installed()
         argv = (
             sys.executable,
             "-m",
