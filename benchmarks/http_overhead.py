@@ -32,9 +32,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results
 
-ROUNDS = 15
-ASGI_REQUESTS = 2000
-WSGI_REQUESTS = 2000
+ROUNDS = 13
+ASGI_REQUESTS = 1500
+WSGI_REQUESTS = 1500
 # CPU time of this process: on a shared machine, time spent descheduled is not the app's.
 _clock = time.process_time
 DOC = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
