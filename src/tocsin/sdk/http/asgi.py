@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Generator, MutableMapping
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any
 
 from ._core import UNMATCHED, RequestMetrics, RequestMetricsOptions, RouteSeries
@@ -102,7 +103,9 @@ class _Request:
         ``yield from`` hands the rest to the interpreter. Whatever the event loop sends or
         throws in is passed on unchanged.
         """
-        steps = self.app_call.__await__()
+        app_call = self.app_call
+        # A coroutine is stepped directly (no wrapper object); any other awaitable through __await__.
+        steps: Any = app_call if type(app_call) is CoroutineType else app_call.__await__()
         to_send: Any = None
         to_throw: BaseException | None = None
         looks = 0
@@ -122,7 +125,7 @@ class _Request:
             except BaseException as exc:  # cancellation, thrown in by the event loop
                 to_throw = exc
             if not watching and to_send is None and to_throw is None:
-                yield from steps  # resumes it with None, as the event loop asked
+                yield from steps.__await__() if steps is app_call else steps  # resumes it with None
                 return
 
     def send(self, message: Message) -> Awaitable[None]:
