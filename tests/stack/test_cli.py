@@ -47,6 +47,10 @@ alerts:
     slack: {{api_url_file: slack-url}}
 routes:
   P1: [tocsin, mail, chat]
+services:
+  gone: {{targets: ["127.0.0.1:{refused}"], down: {{enabled: false}}}}
+  wrong-path: {{targets: ["127.0.0.1:{receiver}"], metrics_path: /nope, down: {{enabled: false}}}}
+  not-metrics: {{targets: ["127.0.0.1:{receiver}"], metrics_path: /-/ready, down: {{enabled: false}}}}
 """
 NEW_RULE = """  - name: NewRule
     expr: max(queue_length)
@@ -103,7 +107,7 @@ def _alive(pid: int, create_time: float) -> bool:
 @pytest.fixture
 def project(tmp_path: Path) -> Iterator[Project]:
     names = ["prometheus", "alertmanager", "pushgateway", "node_exporter", "receiver", "smtp", "console"]
-    names += ["ha_prometheus", "ha_alertmanager", "cluster0", "cluster1"]
+    names += ["ha_prometheus", "ha_alertmanager", "cluster0", "cluster1", "refused"]
     proj = Project(tmp_path, {name: free_port() for name in names})
     proj.write()
     yield proj
@@ -124,7 +128,11 @@ def test_detached_lifecycle_reload_down_and_tsdb_reuse(project: Project) -> None
     up = project.tocsin("up", "--profile", "fast", "--detach")
     assert up.returncode == 0, up.stderr
     assert "stack ready in" in up.stdout
-    assert "pushgateway" in up.stdout and "up" in up.stdout  # the target table
+    table = {line.split()[0]: line for line in up.stdout.splitlines() if line.strip()}
+    assert "│ up" in table["pushgateway"]
+    assert "connection refused" in table["gone"]
+    assert "404 on the metrics path /nope" in table["wrong-path"]
+    assert "not Prometheus format" in table["not-metrics"]
 
     again = project.tocsin("up", "--detach")
     assert again.returncode == 2 and "already running" in again.stderr
@@ -183,14 +191,21 @@ def _alert_reaches_every_sink_then_resolves(proj: Project) -> None:
     budget = 2 + 2 * 1 + 0 + 5
     push = f"{proj.url('pushgateway')}/metrics/job/queue"
     httpx.put(push, content="queue_length 50\n").raise_for_status()
-    firing = wait_for(lambda: _received(proj, "notifications", status="firing"), timeout=budget, what="fire")
-    assert firing[0]["alertname"] == "QueueTooLong"
+    wait_for(
+        lambda: _received(proj, "notifications", status="firing", alertname="QueueTooLong"),
+        timeout=budget,
+        what="firing",
+    )
     mail = wait_for(lambda: _received(proj, "mails"), timeout=5, what="mail")
     assert "QueueTooLong" in mail[0]["subject"]
     slack = wait_for(lambda: _received(proj, "slack"), timeout=5, what="slack message")
     assert "QueueTooLong" in slack[0]["text"] and "queue is 50 long" in slack[0]["text"]
     httpx.put(push, content="queue_length 1\n").raise_for_status()
-    wait_for(lambda: _received(proj, "notifications", status="resolved"), timeout=budget, what="resolved")
+    wait_for(
+        lambda: _received(proj, "notifications", status="resolved", alertname="QueueTooLong"),
+        timeout=budget,
+        what="resolved",
+    )
     history = proj.tocsin("alerts")
     assert history.returncode == 0 and "resolved" in history.stdout and "firing" in history.stdout
 
