@@ -87,6 +87,11 @@ class RouteTemplates:
             return found[1]
         return self._resolve(scope, route, key, root_path)
 
+    def settled(self, route: object) -> bool:
+        """Whether ``route`` alone decides its template (it was resolved and cached as such)."""
+        found = self._templates.get(id(route))
+        return found is not None and found[0] is route
+
     def _resolve(self, scope: Mapping[str, Any], route: object, key: object, root_path: str) -> str:
         own: str
         if _is_mount(route):

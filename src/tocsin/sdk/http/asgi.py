@@ -87,11 +87,10 @@ class _Request:
         if self.series is not None or self.done:
             return True
         scope = self.scope
-        route = self.middleware._templates.of_scope(scope, self.root_path)
-        if route == UNMATCHED:  # not routed yet (something suspended before routing), or never
-            return False
+        if self.middleware._templates.of_scope(scope, self.root_path) == UNMATCHED:
+            return False  # not routed yet (something suspended before routing), or never
         self.routed_by = scope.get("route")
-        series = self.series = self.middleware.request_metrics.series(scope["method"], route)
+        series = self.series = self.middleware._series_of(scope, self.root_path)
         series.enter()
         return True
 
@@ -151,8 +150,7 @@ class _Request:
             if scope.get("route") is not self.routed_by:  # routing went on after the first look (rare)
                 series = None
         if series is None:
-            route = self.middleware._templates.of_scope(scope, self.root_path)
-            series = self.middleware.request_metrics.series(scope["method"], route)
+            series = self.middleware._series_of(scope, self.root_path)
         series.record(status, elapsed)
 
 
@@ -177,6 +175,22 @@ class PrometheusMiddleware:
         self.request_metrics = request_metrics = RequestMetrics.given(request_metrics, **options)
         self._excluded = request_metrics.excluded_paths
         self._templates = RouteTemplates()
+        # id(route object) -> (it, {method: series}) for routes whose template is the object's
+        # alone (not FastAPI included routers, not routes mounted twice): one look-up per request.
+        self._by_route: dict[int, tuple[object, dict[str, RouteSeries]]] = {}
+
+    def _series_of(self, scope: Scope, root_path: str) -> RouteSeries:
+        route = scope.get("route")
+        known = self._by_route.get(id(route))
+        if known is not None and known[0] is route and not scope.get("fastapi"):
+            found = known[1].get(scope["method"])
+            if found is not None:
+                return found
+        template = self._templates.of_scope(scope, root_path)
+        series = self.request_metrics.series(scope["method"], template)
+        if route is not None and not scope.get("fastapi") and self._templates.settled(route):
+            self._by_route.setdefault(id(route), (route, {}))[1][scope["method"]] = series
+        return series
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in self._excluded:
