@@ -362,3 +362,18 @@ def test_exemplar_carries_the_active_trace_id(metrics: Metrics, tmp_path: Path) 
     ]
     assert len(exemplars) == 2
     assert all(e.labels == {"trace_id": trace_id} for e in exemplars)
+
+
+def test_the_same_routes_mounted_twice_keep_their_own_prefixes(metrics: Metrics) -> None:
+    async def ok(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    shared = [Route("/items/{item_id}", ok)]
+    app = Starlette(
+        routes=[Mount("/v1", routes=shared), Mount("/tenants/{tenant}", routes=shared)],
+        middleware=[Middleware(PrometheusMiddleware)],
+    )
+    paths = ["/v1/items/1", "/tenants/acme/items/2"] * 3
+    assert _in_process(app, *[("GET", p) for p in paths]) == [200] * 6
+    assert _count(metrics, "/v1/items/{item_id}", "200") == 3
+    assert _count(metrics, "/tenants/{tenant}/items/{item_id}", "200") == 3
