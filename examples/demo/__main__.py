@@ -1,14 +1,20 @@
-"""``make demo``: the bookshop app, synthetic traffic and a real Prometheus scraping it.
+"""``make demo``: the bookshop app with traffic, monitored by the stack ``tocsin up`` runs.
 
-Prints the URLs, waits until Prometheus reports the app target ``up == 1``,
-then runs until Ctrl-C, which stops everything it started.
+1. picks free loopback ports (the usual ones when they are free);
+2. starts the instrumented bookshop (examples/demo/app.py) and synthetic traffic,
+   about 2 % of which fails, so the demo's error-rate alert really fires;
+3. writes the demo spec (examples/demo/tocsin.yaml) with those ports into the
+   state dir and runs ``tocsin up SPEC --profile fast --detach``: Prometheus,
+   Alertmanager, Pushgateway, node-exporter and the alert receiver;
+4. prints the URLs, waits until Prometheus reports the app target ``up == 1``;
+5. on Ctrl-C (or SIGTERM) runs ``tocsin down`` and stops the app.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
-import shutil
 import signal
 import socket
 import subprocess
@@ -29,31 +35,54 @@ from tocsin.sdk.http import PrometheusMiddleware
 
 from .app import create_app
 
-PROMETHEUS_CONFIG = """\
-global:
-  scrape_interval: 5s
-  evaluation_interval: 5s
-  external_labels: {{environment: demo}}
-scrape_configs:
-  - job_name: bookshop
-    static_configs:
-      - targets: ["127.0.0.1:{app_port}"]
-  - job_name: prometheus
-    static_configs:
-      - targets: ["127.0.0.1:{prom_port}"]
-"""
+HERE = Path(__file__).resolve().parent
+PREFERRED_PORTS = {
+    "app": 8000,
+    "prometheus": 9090,
+    "alertmanager": 9093,
+    "cluster": 9094,
+    "pushgateway": 9091,
+    "node_exporter": 9100,
+    "receiver": 9095,
+    "smtp": 2525,
+}
 
 
-def pick_port(preferred: int) -> int:
-    """``preferred`` if it is free on 127.0.0.1, otherwise any free port."""
-    for port in (preferred, 0):
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise SystemExit("tocsin demo: no free port on 127.0.0.1")
+def pick_ports() -> dict[str, int]:
+    """The preferred port of each component when free on 127.0.0.1, else any free one."""
+    chosen: dict[str, int] = {}
+    for name, preferred in PREFERRED_PORTS.items():
+        for port in (preferred, 0):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                found = int(s.getsockname()[1])
+            if found not in chosen.values():
+                chosen[name] = found
+                break
+        else:
+            raise SystemExit("tocsin demo: no free port on 127.0.0.1")
+    return chosen
+
+
+def write_spec(state: Path, ports: dict[str, int]) -> Path:
+    """The demo spec with this run's ports and state dir appended as its ``stack:`` section."""
+    text = (HERE / "tocsin.yaml").read_text().replace("127.0.0.1:8000", f"127.0.0.1:{ports['app']}")
+    text += (
+        "\nstack:\n"
+        f"  state_dir: {state / 'stack'}\n"
+        f"  prometheus: {{port: {ports['prometheus']}}}\n"
+        f"  alertmanager: {{port: {ports['alertmanager']}, cluster_port: {ports['cluster']}}}\n"
+        f"  pushgateway: {{port: {ports['pushgateway']}}}\n"
+        f"  node_exporter: {{port: {ports['node_exporter']}}}\n"
+        f"  receiver: {{port: {ports['receiver']}, smtp_port: {ports['smtp']}}}\n"
+        "  console: {enabled: false}\n"
+    )
+    spec = state / "tocsin.yaml"
+    spec.write_text(text)
+    return spec
 
 
 def traffic(base: str, stop: threading.Event) -> None:
@@ -64,28 +93,27 @@ def traffic(base: str, stop: threading.Event) -> None:
             path = random.choice(paths).format(random.randint(1, 1000))
             if random.random() < 0.02:
                 path = "/api/search?q=crash"
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 client.get(path)
-            except httpx.HTTPError:
-                pass
             stop.wait(0.05)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.demo")
-    parser.add_argument("--state-dir", default=".tocsin/demo")
-    parser.add_argument("--once", action="store_true", help="exit once the target is up (for tests)")
-    args = parser.parse_args()
+def tocsin(*args: str) -> int:
+    return subprocess.run([sys.executable, "-m", "tocsin", *args]).returncode
 
-    prometheus_bin = shutil.which("prometheus") or "/usr/bin/prometheus"
-    if not Path(prometheus_bin).exists():
-        print("tocsin demo: prometheus not found (apt-get install -y prometheus)", file=sys.stderr)
-        return 2
 
-    state = Path(args.state_dir)
-    state.mkdir(parents=True, exist_ok=True)
-    app_port, prom_port = pick_port(8000), pick_port(9090)
+def wait_until_scraped(prom: str, stop: threading.Event, timeout: float = 60) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not stop.is_set():
+        with contextlib.suppress(httpx.HTTPError, KeyError, ValueError, IndexError):
+            result = httpx.get(f"{prom}/api/v1/query", params={"query": 'up{job="bookshop"}'}, timeout=2)
+            if result.json()["data"]["result"][0]["value"][1] == "1":
+                return True
+        stop.wait(0.5)
+    return False
 
+
+def start_app(port: int) -> tuple[uvicorn.Server, threading.Thread]:
     registry = CollectorRegistry()
     m = metrics.Metrics(
         metrics.Identity(app="bookshop", version="1.0.0", environment="demo"),
@@ -95,69 +123,61 @@ def main() -> int:
     app = create_app(m)
     app.router.routes.append(Route("/metrics", make_asgi_app(registry)))
     app.add_middleware(PrometheusMiddleware, metrics=m)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=app_port, log_level="warning"))
-    server_thread = threading.Thread(target=server.run, daemon=True)
-    server_thread.start()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    return server, thread
 
-    config = state / "prometheus.yml"
-    config.write_text(PROMETHEUS_CONFIG.format(app_port=app_port, prom_port=prom_port))
-    log = (state / "prometheus.log").open("ab")
-    prometheus = subprocess.Popen(
-        [
-            prometheus_bin,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={state / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m examples.demo")
+    parser.add_argument("--state-dir", default=".tocsin/demo")
+    parser.add_argument("--once", action="store_true", help="exit once the target is up (for tests)")
+    args = parser.parse_args()
+
+    state = Path(args.state_dir).resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    ports = pick_ports()
+    spec = write_spec(state, ports)
+
     stop = threading.Event()
     # Ctrl-C and SIGTERM only ask for a stop; the clean-up below then runs undisturbed
-    # (a second Ctrl-C must not interrupt it half-way and leave Prometheus behind).
+    # (a second Ctrl-C must not interrupt it half-way and leave the stack behind).
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
+
+    server, server_thread = start_app(ports["app"])
+    threading.Thread(target=traffic, args=(f"http://127.0.0.1:{ports['app']}", stop), daemon=True).start()
     try:
-        threading.Thread(target=traffic, args=(f"http://127.0.0.1:{app_port}", stop), daemon=True).start()
-        prom = f"http://127.0.0.1:{prom_port}"
-        print(f"bookshop app     http://127.0.0.1:{app_port}/docs")
-        print(f"app metrics      http://127.0.0.1:{app_port}/metrics")
-        print(f"Prometheus       {prom}/targets")
+        if tocsin("up", str(spec), "--profile", "fast", "--detach") != 0:
+            print("tocsin demo: the stack did not start (see the message above)", file=sys.stderr)
+            return 1
+        prom = f"http://127.0.0.1:{ports['prometheus']}"
         query = quote("sum by (route) (rate(bookshop_http_requests_total[1m]))")
-        print(f"try a query      {prom}/graph?g0.expr={query}")
+        print()
+        print(f"bookshop app      http://127.0.0.1:{ports['app']}/docs")
+        print(f"app metrics       http://127.0.0.1:{ports['app']}/metrics")
+        print(f"Prometheus        {prom}/targets")
+        print(f"try a query       {prom}/graph?g0.expr={query}")
+        print(f"Alertmanager      http://127.0.0.1:{ports['alertmanager']}/#/alerts")
+        receiver = f"http://127.0.0.1:{ports['receiver']}"
+        print(f"alerts received   {receiver}/api/v1/notifications  (or: tocsin alerts {spec})")
+        print(f"the spec          {spec}")
         sys.stdout.flush()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not stop.is_set():
-            if prometheus.poll() is not None:
-                print(f"tocsin demo: prometheus exited ({prometheus.returncode}); see {state}/prometheus.log")
-                return 1
-            try:
-                result = httpx.get(f"{prom}/api/v1/query", params={"query": 'up{job="bookshop"}'}, timeout=2)
-                values = result.json()["data"]["result"]
-                if values and values[0]["value"][1] == "1":
-                    print('Prometheus: target bookshop is up (up{job="bookshop"} == 1). Ctrl-C to stop.')
-                    sys.stdout.flush()
-                    break
-            except (httpx.HTTPError, KeyError, ValueError):
-                pass
-            time.sleep(0.5)
-        else:
-            if not stop.is_set():
-                print("tocsin demo: the bookshop target did not come up within 60 s", file=sys.stderr)
-                return 1
+        if not wait_until_scraped(prom, stop):
+            if stop.is_set():
+                return 0
+            print("tocsin demo: the bookshop target did not come up within 60 s", file=sys.stderr)
+            return 1
+        print('Prometheus: target bookshop is up (up{job="bookshop"} == 1). Ctrl-C to stop.', flush=True)
         if not args.once:
             while not stop.is_set():
                 stop.wait(1)
     finally:
         stop.set()
+        tocsin("down", str(spec))
         server.should_exit = True
-        prometheus.terminate()
-        try:
-            prometheus.wait(10)
-        except subprocess.TimeoutExpired:
-            prometheus.kill()
         server_thread.join(5)
-        log.close()
         print("demo stopped")
     return 0
 
