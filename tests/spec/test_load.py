@@ -124,3 +124,11 @@ def test_docstring_example_is_a_valid_spec(tmp_path: Path) -> None:
     spec = load_spec(_write(tmp_path, text))
     assert spec.alerts[0].name == "OcrTooSlow"
     assert spec.included_rules == {str(rules / "kpi.yml"): "groups: []\n"}
+
+
+def test_lint_warns_about_histogram_quantile_without_rate(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "expr: queue_size", "expr: histogram_quantile(0.95, sum by (le) (latency_seconds_bucket))"
+    )
+    warnings = [str(w) for w in spec_warnings(load_spec(_write(tmp_path, text)))]
+    assert any("histogram_quantile() over buckets without rate()" in w for w in warnings), warnings

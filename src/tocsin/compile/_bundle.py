@@ -28,6 +28,7 @@ class CompiledBundle:
             target.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
             try:
+                os.fchmod(fd, 0o644)  # mkstemp makes 0600; Prometheus may run as another user
                 with os.fdopen(fd, "w", encoding="utf-8") as handle:
                     handle.write(content)
                     handle.flush()

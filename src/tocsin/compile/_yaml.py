@@ -11,6 +11,7 @@ this takes well under a second and its output loads back identically
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -26,6 +27,7 @@ _INDICATORS = frozenset(",[]{}#&*!|>'\"%@`")
 _NEEDS_DOUBLE = re.compile(r"[\x00-\x1f\x7f\u0085\u2028\u2029]")
 
 
+@functools.lru_cache(maxsize=65536)
 def _string(text: str) -> str:
     if _NEEDS_DOUBLE.search(text):
         return json.dumps(text, ensure_ascii=False)

@@ -115,17 +115,17 @@ def target_down_rule(name: str, service: Service) -> dict[str, Any]:
 
 def alert_groups(spec: Spec) -> list[dict[str, Any]]:
     """Rule groups: one per service (its TargetDown and alerts), then one for alerts of no service."""
+    by_service: dict[str | None, list[dict[str, Any]]] = {}
+    for alert in spec.alerts:
+        by_service.setdefault(alert.service, []).extend(threshold_rules(spec, alert))
     groups: list[dict[str, Any]] = []
     for name, service in spec.services.items():
         rules = [target_down_rule(name, service)] if service.down.enabled else []
-        for alert in spec.alerts:
-            if alert.service == name:
-                rules.extend(threshold_rules(spec, alert))
+        rules.extend(by_service.get(name, []))
         if rules:
             groups.append({"name": f"{spec.app}.{name}", "rules": rules})
-    loose = [rule for alert in spec.alerts if alert.service is None for rule in threshold_rules(spec, alert)]
-    if loose:
-        groups.append({"name": spec.app, "rules": loose})
+    if by_service.get(None):
+        groups.append({"name": spec.app, "rules": by_service[None]})
     return groups
 
 

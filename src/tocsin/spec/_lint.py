@@ -4,7 +4,8 @@
   (fewer than two samples in the window → empty results, alerts that never fire);
 - ``rate()`` and friends on a gauge-named metric (no ``_total``/``_count``/``_sum``/``_bucket``);
 - threshold alerts without ``for`` (one bad scrape pages someone);
-- ``$value`` in alert labels (every new value is a new alert).
+- ``$value`` in alert labels (every new value is a new alert);
+- ``histogram_quantile`` on raw cumulative buckets, without ``rate()`` (seed 002's mistake).
 """
 
 from __future__ import annotations
@@ -34,7 +35,14 @@ def lint_spec(spec: Spec) -> Iterator[tuple[Loc, str, str]]:
     """Warnings as ``(loc, message, hint)``."""
     interval = duration_seconds(spec.scrape.interval)
     for loc, expr in _expressions(spec):
-        for use in range_selectors(expr):
+        uses = range_selectors(expr)
+        if "histogram_quantile" in expr and not any(u.metric.endswith("_bucket") for u in uses):
+            yield (
+                loc,
+                "histogram_quantile() over buckets without rate()",
+                "use histogram_quantile(0.95, sum by (le) (rate(x_bucket[5m])))",
+            )
+        for use in uses:
             if use.range_seconds < 2 * interval:
                 yield (
                     loc,
