@@ -39,10 +39,10 @@ def test_a_wrong_expectation_fails_promtool(
 ) -> None:
     spec = load_spec(write_spec(shop_text))
     compile_spec(spec, env=env).write(tmp_path / "out")
-    tests = tmp_path / "out" / "prometheus" / "tests" / "alerts_test.yml"
+    tests = tmp_path / "out" / "prometheus" / "tests" / "alerts-worker_test.yml"
     tests.write_text(tests.read_text(encoding="utf-8").replace("values: 15x", "values: 9x"), encoding="utf-8")
     problems = check_bundle(tmp_path / "out", spec=spec)
-    assert [p.file for p in problems] == ["prometheus/tests/alerts_test.yml"]
+    assert [p.file for p in problems] == ["prometheus/tests/alerts-worker_test.yml"]
     assert "unit tests failed" in problems[0].message and "QueueFull" in problems[0].message
 
 

@@ -173,3 +173,16 @@ def test_write_is_relocatable(shop: Spec, tmp_path: Path, env: dict[str, str]) -
     written = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
     assert written == sorted(bundle.files)
     assert not list((tmp_path / "a" / "b").rglob("*.tmp"))
+
+
+def test_unit_test_rule_copies_match_the_rule_files(shop: Spec, env: dict[str, str]) -> None:
+    files = compile_spec(shop, env=env).files
+    groups = _yaml(files["prometheus/rules/alerts.yml"])["groups"]
+    copies = [
+        _yaml(text)["groups"] for name, text in files.items() if name.startswith("prometheus/tests/units/")
+    ]
+    by_name = sorted([copy[0] for copy in copies], key=lambda g: g["name"])
+    assert by_name == sorted(groups, key=lambda g: g["name"])
+    for name in ("web", "worker", "_app"):
+        test = _yaml(files[f"prometheus/tests/alerts-{name}_test.yml"])
+        assert test["rule_files"] == [f"units/alerts-{name}.yml"]

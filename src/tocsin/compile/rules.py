@@ -22,7 +22,7 @@ from tocsin.spec._promql import grouping_labels
 
 __all__ = [
     "alert_groups",
-    "alert_tests",
+    "alert_units",
     "record_name",
     "target_down_rule",
     "threshold_rules",
@@ -113,20 +113,33 @@ def target_down_rule(name: str, service: Service) -> dict[str, Any]:
     }
 
 
+def alert_units(spec: Spec) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
+    """``(unit, rule group, promtool tests)``: one unit per service (its TargetDown and alerts),
+    then ``_app`` (no service name starts with ``_``) for alerts of no service. Tests are kept per
+    unit because promtool evaluates every rule of its rule files for every test: one file for all
+    would be quadratic."""
+    by_service: dict[str | None, list[Alert]] = {}
+    for alert in spec.alerts:
+        by_service.setdefault(alert.service, []).append(alert)
+    units: list[tuple[str, dict[str, Any], list[dict[str, Any]]]] = []
+    for name, service in spec.services.items():
+        alerts = by_service.get(name, [])
+        rules = [target_down_rule(name, service)] if service.down.enabled else []
+        tests = [_target_down_test(spec, name, service)] if service.down.enabled else []
+        rules.extend(rule for alert in alerts for rule in threshold_rules(spec, alert))
+        tests.extend(_threshold_test(spec, alert) for alert in alerts)
+        if rules:
+            units.append((name, {"name": f"{spec.app}.{name}", "rules": rules}, tests))
+    loose = by_service.get(None, [])
+    if loose:
+        rules = [rule for alert in loose for rule in threshold_rules(spec, alert)]
+        units.append(("_app", {"name": spec.app, "rules": rules}, [_threshold_test(spec, a) for a in loose]))
+    return units
+
+
 def alert_groups(spec: Spec) -> list[dict[str, Any]]:
     """Rule groups: one per service (its TargetDown and alerts), then one for alerts of no service."""
-    by_service: dict[str | None, list[dict[str, Any]]] = {}
-    for alert in spec.alerts:
-        by_service.setdefault(alert.service, []).extend(threshold_rules(spec, alert))
-    groups: list[dict[str, Any]] = []
-    for name, service in spec.services.items():
-        rules = [target_down_rule(name, service)] if service.down.enabled else []
-        rules.extend(by_service.get(name, []))
-        if rules:
-            groups.append({"name": f"{spec.app}.{name}", "rules": rules})
-    if by_service.get(None):
-        groups.append({"name": spec.app, "rules": by_service[None]})
-    return groups
+    return [group for _unit, group, _tests in alert_units(spec)]
 
 
 # --- promtool unit tests -------------------------------------------------------------------------
@@ -204,24 +217,19 @@ def _alert_test(
     }
 
 
-def alert_tests(spec: Spec) -> list[dict[str, Any]]:
-    """promtool test groups: every threshold alert and every service's TargetDown."""
+def _target_down_test(spec: Spec, name: str, service: Service) -> dict[str, Any]:
     interval = duration_seconds(spec.scrape.evaluation_interval)
-    tests: list[dict[str, Any]] = []
-    for name, service in spec.services.items():
-        if not service.down.enabled:
-            continue
-        instance = service.targets[0] if service.targets else "127.0.0.1:9999"
-        base = {"instance": instance, "job": name, "service": name, **service.labels}
-        inputs = [(base, Decimal(0)), ({**base, "instance": "up.example:1"}, Decimal(1))]
-        down = [(target_down_rule(name, service), Comparison("==", Decimal(0)))]
-        tests.append(_alert_test(f"TargetDown {name}", "up", inputs, down, interval))
-    for alert in spec.alerts:
-        alerting = [rule for rule in threshold_rules(spec, alert) if "alert" in rule]
-        rules = [
-            (rule, comparison) for rule, (_, comparison) in zip(alerting, _level_order(alert), strict=True)
-        ]
-        kept = {label: "example" for label in grouping_labels(alert.expr) if label != "case"}
-        inputs = [({**kept, "case": case}, value) for case, value in _case_values(alert).items()]
-        tests.append(_alert_test(alert.name, record_name(alert), inputs, rules, interval))
-    return tests
+    instance = service.targets[0] if service.targets else "127.0.0.1:9999"
+    base = {"instance": instance, "job": name, "service": name, **service.labels}
+    inputs = [(base, Decimal(0)), ({**base, "instance": "up.example:1"}, Decimal(1))]
+    down = [(target_down_rule(name, service), Comparison("==", Decimal(0)))]
+    return _alert_test(f"TargetDown {name}", "up", inputs, down, interval)
+
+
+def _threshold_test(spec: Spec, alert: Alert) -> dict[str, Any]:
+    interval = duration_seconds(spec.scrape.evaluation_interval)
+    alerting = [rule for rule in threshold_rules(spec, alert) if "alert" in rule]
+    rules = [(rule, comparison) for rule, (_, comparison) in zip(alerting, _level_order(alert), strict=True)]
+    kept = {label: "example" for label in grouping_labels(alert.expr) if label != "case"}
+    inputs = [({**kept, "case": case}, value) for case, value in _case_values(alert).items()]
+    return _alert_test(alert.name, record_name(alert), inputs, rules, interval)

@@ -29,7 +29,7 @@ from typing import Any, NamedTuple
 from tocsin.compile._templates import expand
 from tocsin.spec import Slo, Spec, clean_number, duration_seconds, format_duration
 
-__all__ = ["BURN_WINDOWS", "WINDOWS", "BurnWindow", "ratio_record", "slo_groups", "slo_tests"]
+__all__ = ["BURN_WINDOWS", "WINDOWS", "BurnWindow", "ratio_record", "slo_groups", "slo_units"]
 
 
 class BurnWindow(NamedTuple):
@@ -105,12 +105,16 @@ def _records(slo: Slo) -> list[dict[str, Any]]:
     ]
 
 
+def _group(slo: Slo) -> dict[str, Any]:
+    return {
+        "name": f"slo.{slo.name}",
+        "rules": [*_records(slo), *(_alert(slo, pair) for pair in BURN_WINDOWS)],
+    }
+
+
 def slo_groups(spec: Spec) -> list[dict[str, Any]]:
     """One rule group per SLO: its seven ratios, then its four burn-rate alerts."""
-    return [
-        {"name": f"slo.{slo.name}", "rules": [*_records(slo), *(_alert(slo, pair) for pair in BURN_WINDOWS)]}
-        for slo in spec.slos
-    ]
+    return [_group(slo) for slo in spec.slos]
 
 
 def _case(
@@ -139,23 +143,27 @@ def _case(
     }
 
 
-def slo_tests(spec: Spec) -> list[dict[str, Any]]:
-    """Per SLO and window pair: exactly at the factor (silent), 1 % above (fires), short window
-    recovered (silent); plus every window burning just above 14.4 (all four fire) and just under 1x."""
-    interval = format_duration(duration_seconds(spec.scrape.evaluation_interval))
+def _slo_tests(slo: Slo, interval: str) -> list[dict[str, Any]]:
+    """Per window pair: exactly at the factor (silent), 1 % above (fires), short window recovered
+    (silent); plus every window burning just above 14.4 (all four fire) and just under 1x."""
     tests: list[dict[str, Any]] = []
     above, below = Decimal("1.01"), Decimal("0.99")
-    for slo in spec.slos:
-        for pair in BURN_WINDOWS:
-            at = _threshold(slo, pair)
-            window = f"{clean_number(pair.factor)}x {pair.long}/{pair.short}"
-            tests.append(_case(slo, f"exactly {window}", {pair.long: at, pair.short: at}, [], interval))
-            burning = {pair.long: at * above, pair.short: at * above}
-            tests.append(_case(slo, f"above {window}", burning, [pair], interval))
-            recovered = {pair.long: at * above, pair.short: at}
-            tests.append(_case(slo, f"recovered {window}", recovered, [], interval))
-        fast = {w: _threshold(slo, BURN_WINDOWS[0]) * above for w in WINDOWS}
-        tests.append(_case(slo, "every window above 14.4x", fast, list(BURN_WINDOWS), interval))
-        slow = {w: _threshold(slo, BURN_WINDOWS[-1]) * below for w in WINDOWS}
-        tests.append(_case(slo, "every window under 1x", slow, [], interval))
+    for pair in BURN_WINDOWS:
+        at = _threshold(slo, pair)
+        window = f"{clean_number(pair.factor)}x {pair.long}/{pair.short}"
+        tests.append(_case(slo, f"exactly {window}", {pair.long: at, pair.short: at}, [], interval))
+        burning = {pair.long: at * above, pair.short: at * above}
+        tests.append(_case(slo, f"above {window}", burning, [pair], interval))
+        recovered = {pair.long: at * above, pair.short: at}
+        tests.append(_case(slo, f"recovered {window}", recovered, [], interval))
+    fast = {w: _threshold(slo, BURN_WINDOWS[0]) * above for w in WINDOWS}
+    tests.append(_case(slo, "every window above 14.4x", fast, list(BURN_WINDOWS), interval))
+    slow = {w: _threshold(slo, BURN_WINDOWS[-1]) * below for w in WINDOWS}
+    tests.append(_case(slo, "every window under 1x", slow, [], interval))
     return tests
+
+
+def slo_units(spec: Spec) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
+    """``(slo name, rule group, promtool tests)`` per SLO."""
+    interval = format_duration(duration_seconds(spec.scrape.evaluation_interval))
+    return [(slo.name, _group(slo), _slo_tests(slo, interval)) for slo in spec.slos]
