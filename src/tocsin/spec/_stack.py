@@ -7,6 +7,8 @@ Everything binds 127.0.0.1 by default.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from tocsin.spec._types import Duration
@@ -25,7 +27,8 @@ __all__ = [
     "Stack",
 ]
 
-Port = int
+#: A TCP port; every component listens on ``Stack.host`` (127.0.0.1).
+Port = Annotated[int, Field(ge=1, le=65535)]
 
 
 class _Strict(BaseModel):
@@ -36,46 +39,46 @@ class Component(_Strict):
     """A component that can be switched off and listens on one loopback port."""
 
     enabled: bool = True
-    port: Port = Field(ge=1, le=65535)
+    port: Port
 
 
 class PrometheusComponent(Component):
-    port: Port = Field(9090, ge=1, le=65535)
+    port: Port = 9090
     retention: Duration = "15d"
 
 
 class AlertmanagerComponent(Component):
-    port: Port = Field(9093, ge=1, le=65535)
+    port: Port = 9093
     #: gossip port, used only when two Alertmanagers cluster (``tocsin up --ha``)
-    cluster_port: Port = Field(9094, ge=1, le=65535)
+    cluster_port: Port = 9094
 
 
 class PushgatewayComponent(Component):
-    port: Port = Field(9091, ge=1, le=65535)
+    port: Port = 9091
 
 
 class NodeExporterComponent(Component):
-    port: Port = Field(9100, ge=1, le=65535)
+    port: Port = 9100
 
 
 class ReceiverComponent(Component):
     """The built-in webhook receiver (also the Slack-compatible sink) and its SMTP sink."""
 
-    port: Port = Field(9095, ge=1, le=65535)
-    smtp_port: Port = Field(2525, ge=1, le=65535)
+    port: Port = 9095
+    smtp_port: Port = 2525
 
 
 class ConsoleComponent(Component):
-    port: Port = Field(9096, ge=1, le=65535)
+    port: Port = 9096
 
 
 class HaPrometheusComponent(PrometheusComponent):
-    port: Port = Field(9190, ge=1, le=65535)
+    port: Port = 9190
 
 
 class HaAlertmanagerComponent(AlertmanagerComponent):
-    port: Port = Field(9193, ge=1, le=65535)
-    cluster_port: Port = Field(9194, ge=1, le=65535)
+    port: Port = 9193
+    cluster_port: Port = 9194
 
 
 class HaStack(_Strict):
