@@ -63,7 +63,7 @@ def _check(args: argparse.Namespace) -> int:
         problems = check_bundle(out, spec=spec)
     if problems:
         raise CheckError("\n".join(f"compiled {p}" for p in problems))
-    tests = len(bundle.paths("prometheus/tests/"))
+    tests = sum(1 for path in bundle.paths("prometheus/tests/") if path.endswith("_test.yml"))
     print(f"{args.spec}: ok ({counts}; promtool check config/rules, {tests} unit test files and amtool pass)")
     return 0
 
