@@ -66,3 +66,20 @@ def test_cli_check_and_compile(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "amtool pass" in capsys.readouterr().out
     assert main(["compile", str(spec), "-o", str(tmp_path / "out"), "--ha"]) == 0
     assert (tmp_path / "out" / "prometheus" / "prometheus-1.yml").is_file()
+
+
+def test_cli_check_reports_what_promtool_rejects(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "raw.yml").write_text(
+        "groups:\n  - name: raw\n    rules:\n      - alert: Broken\n        expr: sum(rate(x[5m])\n",
+        encoding="utf-8",
+    )
+    spec = tmp_path / "tocsin.yaml"
+    spec.write_text("version: tocsin/v1\napp: raw\nincludes: [raw.yml]\n", encoding="utf-8")
+    assert main(["check", str(spec)]) == 2
+    err = capsys.readouterr().err
+    expected = (
+        "tocsin: compiled prometheus/rules/include-01-raw.yml: check rules failed: prometheus/rules/"
+        'include-01-raw.yml: 5:15: group "raw", rule 1, "Broken": could not parse expression'
+    )
+    assert expected in err.splitlines()[1], err
+    assert "Traceback" not in err

@@ -186,3 +186,20 @@ def test_unit_test_rule_copies_match_the_rule_files(shop: Spec, env: dict[str, s
     for name in ("web", "worker", "_app"):
         test = _yaml(files[f"prometheus/tests/alerts-{name}_test.yml"])
         assert test["rule_files"] == [f"units/alerts-{name}.yml"]
+
+
+def test_inhibition_keeps_grouping_labels_apart(shop: Spec, env: dict[str, str]) -> None:
+    am = _yaml(compile_spec(shop, env=env).files["alertmanager/alertmanager.yml"])
+    assert am["inhibit_rules"][0]["equal"] == ["alertname", "service", "slo", "job", "instance"]
+    grouped = shop.model_copy(
+        update={
+            "alerts": [
+                *shop.alerts[:1],
+                shop.alerts[0].model_copy(
+                    update={"name": "PerQueue", "expr": "max by (queue) (shop_queue_size)"}
+                ),
+            ]
+        }
+    )
+    am = _yaml(compile_spec(grouped, env=env).files["alertmanager/alertmanager.yml"])
+    assert am["inhibit_rules"][0]["equal"][-1] == "queue"

@@ -62,7 +62,7 @@ def _check(args: argparse.Namespace) -> int:
         bundle.write(out)
         problems = check_bundle(out, spec=spec)
     if problems:
-        raise CheckError("\n".join(f"compiled {p}" for p in problems))
+        raise CheckError("\ntocsin: ".join(f"compiled {p}" for p in problems))
     tests = sum(1 for path in bundle.paths("prometheus/tests/") if path.endswith("_test.yml"))
     print(f"{args.spec}: ok ({counts}; promtool check config/rules, {tests} unit test files and amtool pass)")
     return 0

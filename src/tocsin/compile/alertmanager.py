@@ -9,8 +9,9 @@ own pace: P1 every 15 minutes (escalation), P2 every 2 hours, P3 every 4 hours,
 unless the route says otherwise.
 
 Inhibitions: a critical alert silences the warning of the same alert (same
-alertname, service, slo, job and instance), and a page-level SLO burn (fast)
-silences the ticket-level burn (slow) of the same SLO.
+alertname, service, slo, job, instance and the labels its expression groups
+by), and a page-level SLO burn (fast) silences the ticket-level burn (slow)
+of the same SLO.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from tocsin.compile._yaml import dump_yaml
 from tocsin.errors import SpecError
 from tocsin.spec import BUILTIN_RECEIVER, DEFAULT_REPEAT, Receiver, Route, Spec, spec_problem
+from tocsin.spec._promql import grouping_labels
 
 __all__ = ["NULL_RECEIVER", "alertmanager_config", "emit", "expected_receivers"]
 
@@ -101,6 +103,18 @@ def _root_receiver(spec: Spec) -> list[str]:
     return [NULL_RECEIVER]
 
 
+def _inhibit_equal(spec: Spec) -> list[str]:
+    """Labels a critical and a warning alert must share for the first to silence the second.
+
+    Besides the identity labels, every label an alert's expression groups by (``sum by (queue)``):
+    a critical on queue A must not silence the warning on queue B. A label absent from both
+    alerts counts as equal, so adding one alert's grouping labels never affects the others.
+    """
+    grouping = {label for alert in spec.alerts for label in grouping_labels(alert.expr)}
+    base = ["alertname", "service", "slo", "job", "instance"]
+    return base + sorted(grouping - set(base))
+
+
 def alertmanager_config(spec: Spec, env: Mapping[str, str]) -> dict[str, Any]:
     """The alertmanager.yml document."""
     routes = spec.routes
@@ -139,7 +153,7 @@ def alertmanager_config(spec: Spec, env: Mapping[str, str]) -> dict[str, Any]:
             {
                 "source_matchers": ['severity="critical"'],
                 "target_matchers": ['severity="warning"'],
-                "equal": ["alertname", "service", "slo", "job", "instance"],
+                "equal": _inhibit_equal(spec),
             },
             {
                 "source_matchers": ['alertname="ErrorBudgetBurn"', 'severity="critical"'],

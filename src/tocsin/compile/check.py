@@ -33,9 +33,15 @@ def _run(argv: Sequence[str], cwd: Path) -> tuple[int, str]:
     return done.returncode, (done.stdout + done.stderr).strip()
 
 
-def _readable(output: str) -> str:
-    lines = [ln.rstrip() for ln in output.splitlines() if ln.strip() and not ln.lstrip().startswith(_NOISE)]
-    return "\n".join(lines[:40]) or output
+def _readable(output: str, root: Path) -> str:
+    """The tool's complaint on one line: progress lines dropped, the temporary root made relative."""
+    output = output.replace(f"{root}/", "")
+    lines = [
+        ln.strip()
+        for ln in output.splitlines()
+        if ln.strip() and ln.strip() != "FAILED:" and not ln.lstrip().startswith(_NOISE)
+    ]
+    return "; ".join(lines[:40]) or output.strip()
 
 
 def route_cases(spec: object) -> list[tuple[dict[str, str], list[str]]]:
@@ -97,5 +103,7 @@ def check_bundle(directory: str | Path, *, spec: object | None = None) -> list[P
     problems = []
     for (file, _argv, what), (code, output) in zip(jobs, results, strict=True):
         if code != 0:
-            problems.append(Problem(file, 0, 0, f"{what} failed: {_readable(output)}", "see docs/spec.md"))
+            problems.append(
+                Problem(file, 0, 0, f"{what} failed: {_readable(output, root)}", "see docs/spec.md")
+            )
     return problems
