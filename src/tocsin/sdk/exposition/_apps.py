@@ -7,22 +7,17 @@ as they are. Neither imports a framework.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry
+
+from tocsin.sdk._types import ASGIApp, Receive, Scope, Send, WSGIApp
 
 from ._auth import Auth
 from ._core import Exposition, MetricsResponse
 
 __all__ = ["make_asgi_app", "make_wsgi_app"]
-
-_Scope = MutableMapping[str, Any]
-_Message = MutableMapping[str, Any]
-_Receive = Callable[[], Awaitable[_Message]]
-_Send = Callable[[_Message], Awaitable[None]]
-ASGIApp = Callable[[_Scope, _Receive, _Send], Awaitable[None]]
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi_app(
@@ -49,20 +44,20 @@ def make_wsgi_app(
     return metrics_app
 
 
-def _header(scope: _Scope, name: bytes) -> str | None:
+def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
             return bytes(value).decode("latin-1")
     return None
 
 
-async def _send_response(send: _Send, response: MetricsResponse) -> None:
+async def _send_response(send: Send, response: MetricsResponse) -> None:
     headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 
 
-async def _lifespan(receive: _Receive, send: _Send) -> None:
+async def _lifespan(receive: Receive, send: Send) -> None:
     """Answer lifespan events, so the app also runs alone under uvicorn."""
     while True:
         message = await receive()
@@ -79,7 +74,7 @@ class _MetricsASGIApp:
     def __init__(self, exposition: Exposition) -> None:
         self.exposition = exposition
 
-    async def __call__(self, scope: _Scope, receive: _Receive, send: _Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await _lifespan(receive, send)
             return

@@ -13,19 +13,15 @@ straight through. No framework is imported.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
+
+from tocsin.sdk._types import ASGIApp, Receive, Scope, Send
 
 from ._endpoint import EndpointConfig, Response
 from ._runner import Health
 
 __all__ = ["HealthMiddleware", "health_app"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 _ALLOW = (("allow", "GET, HEAD"),)
 
 

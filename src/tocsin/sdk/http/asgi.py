@@ -26,9 +26,11 @@ trio) and costs nothing per suspension once the route is known.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Generator, MutableMapping
+from collections.abc import Awaitable, Generator
 from types import CoroutineType
 from typing import TYPE_CHECKING, Any
+
+from tocsin.sdk._types import ASGIApp, Message, Receive, Scope, Send
 
 from ._core import UNMATCHED, RequestMetrics, RequestMetricsOptions, RouteSeries
 from ._routes import RouteTemplates
@@ -38,11 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = ["PrometheusMiddleware"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _perf_counter = time.perf_counter
 # Suspensions at which a route not chosen yet is looked for again, before waiting for the response.

@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from tocsin.sdk._types import Environ, StartResponse, WSGIApp, close_body
+
 from ._core import UNMATCHED, RequestMetrics, RequestMetricsOptions, RouteSeries
 
 if TYPE_CHECKING:
@@ -28,10 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ENVIRON_KEY", "PrometheusWSGIMiddleware", "instrument_flask", "werkzeug_route"]
 
-Environ = dict[str, Any]
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType] | tuple[None, None, None]
-StartResponse = Callable[..., Callable[[bytes], object]]
-WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 #: The environ key under which the request's measurement lives while it is served.
 ENVIRON_KEY = "tocsin.http"
@@ -109,9 +108,7 @@ class _Body:
 
     def close(self) -> None:
         try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
+            close_body(self._body)
         finally:
             self._exchange.finish(self._exchange._status)
 

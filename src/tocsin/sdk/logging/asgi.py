@@ -13,18 +13,11 @@ loses contextvars. Non-``http`` scopes pass straight through.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from tocsin.sdk._types import ASGIApp, Message, Receive, Scope, Send
 
 from ._request_id import REQUEST_ID_HEADER, bind_request_id, new_request_id, unbind_request_id
 
 __all__ = ["RequestIdMiddleware"]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class RequestIdMiddleware:

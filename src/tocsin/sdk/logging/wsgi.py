@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from tocsin.sdk._types import WSGIApp, close_body
+
 from ._request_id import REQUEST_ID_HEADER, bind_request_id, new_request_id, unbind_request_id
 
 __all__ = ["RequestIdMiddleware"]
-
-WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class RequestIdMiddleware:
@@ -60,9 +60,7 @@ class _Body:
 
     def close(self) -> None:
         try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
+            close_body(self._body)
         finally:
             try:
                 self._done()
