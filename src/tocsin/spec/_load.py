@@ -21,6 +21,7 @@ from tocsin.errors import Problem, SpecError
 from tocsin.spec._lint import lint_spec
 from tocsin.spec._model import Profile, Spec
 from tocsin.spec._positions import Locator, read_yaml
+from tocsin.spec._promql import parse_promql
 from tocsin.spec._validate import check_spec, secret_warnings
 
 __all__ = ["BUILTIN_PROFILES", "load_spec", "spec_problem", "spec_warnings"]
@@ -172,8 +173,28 @@ def _read_includes(spec: Spec, locator: Locator, base: Path) -> tuple[dict[str, 
                 locator.problem(loc, f"rule file {path} has no 'groups:' list", "is it a rule file?")
             )
             continue
+        problems.extend(
+            locator.problem(loc, message, hint) for message, hint in _included_rule_problems(path, document)
+        )
         included[full] = text
     return included, problems
+
+
+def _included_rule_problems(path: str, document: dict[str, Any]) -> list[tuple[str, str]]:
+    """PromQL of a raw rule file, parsed now so the error points at the ``includes`` line."""
+    found: list[tuple[str, str]] = []
+    for group in document["groups"]:
+        rules = group.get("rules") if isinstance(group, dict) else None
+        for rule in rules if isinstance(rules, list) else []:
+            if not isinstance(rule, dict) or not isinstance(rule.get("expr"), str):
+                continue
+            try:
+                parse_promql(rule["expr"])
+            except ValueError as err:
+                name = rule.get("alert") or rule.get("record") or "?"
+                detail = str(err).partition(": ")[2] or str(err)
+                found.append((f"rule file {path}: {name!r} has invalid PromQL", detail))
+    return found
 
 
 def _profile_overrides(data: dict[str, Any], profile: Profile) -> dict[str, Any]:
