@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from tocsin import __version__
 from tocsin.errors import SpecError, TocsinError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "run_command"]
 
 # One entry per capability; each module defines ``register(subparsers)``.
 _COMMAND_MODULES: tuple[str, ...] = ("tocsin.cli._stack", "tocsin.cli._logwatch", "tocsin.cli._spec")
@@ -48,6 +48,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``args.func``; a :class:`TocsinError` becomes ``tocsin: ...`` lines and its exit code.
+
+    Shared by ``tocsin`` and the ``python -m`` entry points of components the
+    stack starts on their own (``python -m tocsin.logwatch``).
+    """
     try:
         return int(args.func(args) or 0)
     except SpecError as err:

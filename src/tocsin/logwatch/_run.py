@@ -131,22 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m tocsin.logwatch``: ``tocsin logwatch`` without loading the rest of the CLI."""
     import argparse
 
+    from tocsin.cli import run_command
     from tocsin.cli._logwatch import add_watch_arguments
-    from tocsin.errors import SpecError, TocsinError
 
     parser = argparse.ArgumentParser(prog="python -m tocsin.logwatch", description="Follow log files.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     add_watch_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except SpecError as err:
-        if args.debug:
-            raise
-        print("\n".join(err.lines()), file=sys.stderr)
-        return err.exit_code
-    except TocsinError as err:
-        if args.debug:
-            raise
-        print(f"tocsin: {err}", file=sys.stderr)
-        return err.exit_code
+    return run_command(args)
