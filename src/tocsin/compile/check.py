@@ -103,7 +103,11 @@ def check_bundle(directory: str | Path, *, spec: object | None = None) -> list[P
     problems = []
     for (file, _argv, what), (code, output) in zip(jobs, results, strict=True):
         if code != 0:
-            problems.append(
-                Problem(file, 0, 0, f"{what} failed: {_readable(output, root)}", "see docs/spec.md")
+            text = _readable(output, root)
+            hint = (
+                "fix the included rule file"
+                if "rules/include-" in text
+                else "report it with the spec to tocsin"
             )
+            problems.append(Problem(file, 0, 0, f"{what} failed: {text}", hint))
     return problems
