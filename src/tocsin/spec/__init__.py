@@ -15,15 +15,11 @@ every problem at its ``file:line:col``::
 
 from __future__ import annotations
 
+from tocsin.spec._dashboards import PANEL_KINDS, UNITS, Dashboard, Panel, PanelThresholds
 from tocsin.spec._load import BUILTIN_PROFILES, load_spec, spec_problem, spec_warnings
 from tocsin.spec._model import (
-    PANEL_KINDS,
-    UNITS,
     Alert,
     BasicAuth,
-    Dashboard,
-    Panel,
-    PanelThresholds,
     Profile,
     RemoteWrite,
     Scrape,

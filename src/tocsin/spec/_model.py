@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from tocsin.errors import Problem
+from tocsin.spec._dashboards import Dashboard, Panel, PanelThresholds
 from tocsin.spec._notify import Receiver, Routes
 from tocsin.spec._promql import PromQL, SloQuery
 from tocsin.spec._stack import Stack
@@ -37,13 +38,8 @@ from tocsin.spec._types import (
 )
 
 __all__ = [
-    "PANEL_KINDS",
-    "UNITS",
     "Alert",
     "BasicAuth",
-    "Dashboard",
-    "Panel",
-    "PanelThresholds",
     "Profile",
     "RemoteWrite",
     "Scrape",
@@ -52,14 +48,6 @@ __all__ = [
     "Spec",
     "TargetDown",
 ]
-
-PANEL_KINDS = ("stat", "gauge", "timeseries", "bars", "table")
-#: Grafana unit ids accepted for panels (the console and ``tocsin top`` format the same ones).
-UNITS = (
-    "none", "short", "percent", "percentunit", "s", "ms", "us", "ns", "m", "h", "d",
-    "bytes", "decbytes", "bits", "Bps", "bps", "reqps", "rps", "ops", "cps", "wps", "rpm",
-    "currencyUSD", "currencyEUR", "celsius", "dateTimeAsIso",
-)  # fmt: skip
 
 
 class _Strict(BaseModel):
@@ -212,52 +200,6 @@ class Slo(_Strict):
     def error_budget(self) -> Decimal:
         """1 - objective as an exact decimal (99.5 → 0.005)."""
         return (Decimal(100) - Decimal(str(self.objective))) / Decimal(100)
-
-
-class PanelThresholds(_Strict):
-    """Lines drawn on a panel; ``direction: below`` when lower values are worse."""
-
-    warning: float | None = None
-    critical: float | None = None
-    direction: Literal["above", "below"] = "above"
-
-
-class Panel(_Strict):
-    """One panel; ``alert`` links it to an alert, whose thresholds it then draws."""
-
-    title: str
-    kind: Literal["stat", "gauge", "timeseries", "bars", "table"] = "timeseries"
-    expr: PromQL
-    unit: str = "short"
-    min: float | None = None
-    max: float | None = None
-    legend: str | None = None
-    thresholds: PanelThresholds | None = None
-    alert: AlertName | None = None
-
-    @field_validator("unit")
-    @classmethod
-    def _known_unit(cls, unit: str) -> str:
-        if unit not in UNITS:
-            raise ValueError(f"unknown unit {unit!r}: use one of {', '.join(UNITS)}")
-        return unit
-
-
-class Dashboard(_Strict):
-    """A dashboard rendered by the console, ``tocsin top`` and Grafana alike."""
-
-    title: str
-    uid: Name | None = None
-    refresh: Duration = "30s"
-    time_from: str = "now-6h"
-    panels: list[Panel]
-
-    @property
-    def slug(self) -> str:
-        """``uid`` or a slug of the title (``OCR overview`` → ``ocr-overview``)."""
-        if self.uid:
-            return self.uid
-        return "-".join("".join(c if c.isalnum() else " " for c in self.title.lower()).split())
 
 
 class RemoteWrite(_Strict):
