@@ -36,7 +36,7 @@ def compile_case(case: Path, output: Path) -> dict[str, str]:
             str(case.resolve()), PLACEHOLDER
         )
         for path in sorted(output.rglob("*"))
-        if path.is_file()
+        if path.is_file() and path.name != ".tocsin-bundle"  # the write manifest, not compiler output
     }
 
 

@@ -171,7 +171,7 @@ def test_write_is_relocatable(shop: Spec, tmp_path: Path, env: dict[str, str]) -
     bundle.write(tmp_path / "a" / "b")
     root = tmp_path / "a" / "b"
     written = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
-    assert written == sorted(bundle.files)
+    assert written == sorted([*bundle.files, ".tocsin-bundle"])
     assert not list((tmp_path / "a" / "b").rglob("*.tmp"))
 
 
@@ -203,3 +203,23 @@ def test_inhibition_keeps_grouping_labels_apart(shop: Spec, env: dict[str, str])
     )
     am = _yaml(compile_spec(grouped, env=env).files["alertmanager/alertmanager.yml"])
     assert am["inhibit_rules"][0]["equal"][-1] == "queue"
+
+
+def test_rewrite_removes_files_that_went_away(shop: Spec, env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("not tocsin's", encoding="utf-8")
+    compile_spec(shop, env=env).write(out)
+    assert (out / "prometheus" / "tests" / "alerts-worker_test.yml").is_file()
+    without_worker = shop.model_copy(
+        update={
+            "services": {"web": shop.services["web"]},
+            "alerts": [a for a in shop.alerts if a.service != "worker"],
+        }
+    )
+    compile_spec(without_worker, env=env).write(out)
+    assert not (out / "prometheus" / "tests" / "alerts-worker_test.yml").exists()
+    assert (out / "prometheus" / "tests" / "alerts-web_test.yml").is_file()
+    assert (out / "mine.txt").read_text(encoding="utf-8") == "not tocsin's"
+    written = (out / ".tocsin-bundle").read_text(encoding="utf-8").splitlines()
+    assert written == sorted(compile_spec(without_worker, env=env).files)
