@@ -293,7 +293,9 @@ class Spec(_Strict):
     remote_write: [{url: "https://mimir.example.org/api/v1/push"}]
     profiles:
       fast: {scrape_interval: 1s, evaluation_interval: 1s, for: 2s, group_wait: 0s}
-    logs: {}                                   # log watching (see docs/logwatch.md)
+    logs:                                      # log lines -> counters (see docs/logwatch.md)
+      files: [{path: logs/*.log}]
+      patterns: [{name: ocr_failures, regex: 'OCR failed'}]
     """
 
     version: Literal["tocsin/v1"]

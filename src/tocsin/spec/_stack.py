@@ -20,6 +20,7 @@ __all__ = [
     "HaAlertmanagerComponent",
     "HaPrometheusComponent",
     "HaStack",
+    "LogwatchComponent",
     "NodeExporterComponent",
     "PrometheusComponent",
     "PushgatewayComponent",
@@ -72,6 +73,12 @@ class ConsoleComponent(Component):
     port: Port = 9096
 
 
+class LogwatchComponent(Component):
+    """``tocsin logwatch`` on the spec's ``logs:`` section; started only when that section is present."""
+
+    port: Port = 9098
+
+
 class HaPrometheusComponent(PrometheusComponent):
     port: Port = 9190
 
@@ -90,7 +97,8 @@ class HaStack(_Strict):
 
 class Stack(_Strict):
     """Local components; defaults: Prometheus 9090, Alertmanager 9093, Pushgateway 9091,
-    node-exporter 9100, receiver 9095 (SMTP 2525), console 9096; HA replicas 9190/9193."""
+    node-exporter 9100, receiver 9095 (SMTP 2525), console 9096, logwatch 9098 (with ``logs:``);
+    HA replicas 9190/9193."""
 
     host: str = "127.0.0.1"
     state_dir: str = ".tocsin"
@@ -100,4 +108,5 @@ class Stack(_Strict):
     node_exporter: NodeExporterComponent = NodeExporterComponent()
     receiver: ReceiverComponent = ReceiverComponent()
     console: ConsoleComponent = ConsoleComponent()
+    logwatch: LogwatchComponent = LogwatchComponent()
     ha: HaStack = HaStack()
