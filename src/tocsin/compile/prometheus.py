@@ -87,6 +87,8 @@ def prometheus_config(spec: Spec, rule_files: list[str], *, replica: int | None 
         jobs.append(_static("pushgateway", f"{host}:{stack.pushgateway.port}", honor_labels=True))
     if stack.node_exporter.enabled:
         jobs.append(_static("node", f"{host}:{stack.node_exporter.port}"))
+    if spec.logs is not None and stack.logwatch.enabled:  # `tocsin up` runs the watcher only then
+        jobs.append(_static("logwatch", f"{host}:{stack.logwatch.port}"))
     jobs.extend(_service_job(name, service) for name, service in spec.services.items())
     config["scrape_configs"] = jobs
     if spec.remote_write:
