@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import field_validator
 
 from tocsin.spec._promql import PromQL
-from tocsin.spec._types import AlertName, Duration, Name
+from tocsin.spec._types import AlertName, Duration, Name, StrictModel
 
 __all__ = ["PANEL_KINDS", "UNITS", "Dashboard", "Panel", "PanelThresholds"]
 
@@ -25,11 +25,7 @@ UNITS = (
 )  # fmt: skip
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class PanelThresholds(_Strict):
+class PanelThresholds(StrictModel):
     """Lines drawn on a panel; ``direction: below`` when lower values are worse."""
 
     warning: float | None = None
@@ -37,7 +33,7 @@ class PanelThresholds(_Strict):
     direction: Literal["above", "below"] = "above"
 
 
-class Panel(_Strict):
+class Panel(StrictModel):
     """One panel; ``alert`` links it to an alert, whose thresholds it then draws."""
 
     title: str
@@ -58,7 +54,7 @@ class Panel(_Strict):
         return unit
 
 
-class Dashboard(_Strict):
+class Dashboard(StrictModel):
     """A dashboard rendered by the console, ``tocsin top`` and Grafana alike."""
 
     title: str

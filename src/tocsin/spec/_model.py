@@ -10,8 +10,6 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationInfo,
@@ -32,6 +30,7 @@ from tocsin.spec._types import (
     Name,
     Priority,
     Severity,
+    StrictModel,
     Threshold,
     duration_seconds,
     parse_threshold,
@@ -50,18 +49,14 @@ __all__ = [
 ]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class BasicAuth(_Strict):
+class BasicAuth(StrictModel):
     """HTTP basic auth whose password is read from a file by Prometheus."""
 
     username: str
     password_file: str
 
 
-class Scrape(_Strict):
+class Scrape(StrictModel):
     """Global scrape and rule-evaluation timing."""
 
     interval: Duration = "15s"
@@ -82,7 +77,7 @@ class Scrape(_Strict):
         return self
 
 
-class TargetDown(_Strict):
+class TargetDown(StrictModel):
     """The automatic ``TargetDown`` alert of a service (``up == 0``)."""
 
     enabled: bool = True
@@ -91,7 +86,7 @@ class TargetDown(_Strict):
     severity: Severity = "critical"
 
 
-class Service(_Strict):
+class Service(StrictModel):
     """A scraped service: static ``targets`` (host:port) and/or ``file_sd`` files for dynamic ones."""
 
     targets: list[str] = Field(default_factory=list)
@@ -125,7 +120,7 @@ class Service(_Strict):
         return self
 
 
-class Alert(_Strict):
+class Alert(StrictModel):
     """One alert. With ``warning``/``critical`` thresholds the expression is compared to each and
     compiles to two rules sharing it; without, the expression is the condition and ``severity`` says
     how bad it is."""
@@ -181,7 +176,7 @@ class Alert(_Strict):
         }
 
 
-class Slo(_Strict):
+class Slo(StrictModel):
     """A service-level objective alerted with multi-window multi-burn-rate rules (SRE workbook)."""
 
     name: Name
@@ -202,7 +197,7 @@ class Slo(_Strict):
         return (Decimal(100) - Decimal(str(self.objective))) / Decimal(100)
 
 
-class RemoteWrite(_Strict):
+class RemoteWrite(StrictModel):
     """Ship samples to Mimir, Thanos Receive or VictoriaMetrics."""
 
     url: str
@@ -218,7 +213,7 @@ class RemoteWrite(_Strict):
         return url
 
 
-class Profile(_Strict):
+class Profile(StrictModel):
     """Overrides applied with ``--profile NAME``: e.g. ``fast`` for demos and end-to-end tests."""
 
     scrape_interval: Duration | None = None
@@ -231,7 +226,7 @@ class Profile(_Strict):
     repeat_interval: Duration | None = None
 
 
-class Spec(_Strict):
+class Spec(StrictModel):
     """A whole monitoring plan. A complete example (``tocsin init`` writes a commented one)::
 
     version: tocsin/v1

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from tocsin.spec._types import Duration, LabelName, Name
+from tocsin.spec._types import Duration, LabelName, Name, StrictModel
 
 __all__ = [
     "DEFAULT_REPEAT",
@@ -27,10 +27,6 @@ __all__ = [
 
 #: Repeat interval per priority when the route does not set one: P1 every 15 min, P2 every 2 h (seed 003).
 DEFAULT_REPEAT: dict[str, str] = {"P1": "15m", "P2": "2h", "P3": "4h"}
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def _not_inline(instead: str) -> Callable[[object], object]:
@@ -48,7 +44,7 @@ def _no_url_file(value: object) -> object:
     )
 
 
-class EmailReceiver(_Strict):
+class EmailReceiver(StrictModel):
     """Email through an SMTP smarthost (``host:port``); the password is read from a file."""
 
     to: str | list[str]
@@ -70,7 +66,7 @@ class EmailReceiver(_Strict):
         return value
 
 
-class SlackReceiver(_Strict):
+class SlackReceiver(StrictModel):
     """A Slack incoming webhook; its URL is a secret, so only ``api_url_file`` is accepted."""
 
     api_url_file: str
@@ -78,7 +74,7 @@ class SlackReceiver(_Strict):
     api_url: Annotated[Any, AfterValidator(_not_inline("api_url_file"))] = Field(None, exclude=True)
 
 
-class WebhookReceiver(_Strict):
+class WebhookReceiver(StrictModel):
     """A generic webhook: ``url`` (not secret) or ``url_env`` (read at compile time)."""
 
     url: str | None = None
@@ -95,7 +91,7 @@ class WebhookReceiver(_Strict):
         return self
 
 
-class Receiver(_Strict):
+class Receiver(StrictModel):
     """One named receiver: exactly one of ``email``, ``slack``, ``webhook``."""
 
     email: EmailReceiver | None = None
@@ -116,7 +112,7 @@ class Receiver(_Strict):
         return next(k for k in ("email", "slack", "webhook") if getattr(self, k) is not None)
 
 
-class Route(_Strict):
+class Route(StrictModel):
     """Where alerts of one priority or severity go; a bare list of receivers is shorthand."""
 
     receivers: list[Name]
@@ -131,7 +127,7 @@ class Route(_Strict):
         return {"receivers": data} if isinstance(data, list) else data
 
 
-class Routes(_Strict):
+class Routes(StrictModel):
     """The route table. Priority routes (P1, P2, P3) are tried first, then severity routes
     (critical, warning), then ``default``. Timings here apply to every route unless overridden."""
 

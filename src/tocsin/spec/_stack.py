@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from tocsin.spec._types import Duration
+from tocsin.spec._types import Duration, StrictModel
 
 __all__ = [
     "AlertmanagerComponent",
@@ -32,11 +32,7 @@ __all__ = [
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Component(_Strict):
+class Component(StrictModel):
     """A component that can be switched off and listens on one loopback port."""
 
     enabled: bool = True
@@ -88,14 +84,14 @@ class HaAlertmanagerComponent(AlertmanagerComponent):
     cluster_port: Port = 9194
 
 
-class HaStack(_Strict):
+class HaStack(StrictModel):
     """Ports of the second replicas when the stack runs as an HA pair."""
 
     prometheus: HaPrometheusComponent = HaPrometheusComponent()
     alertmanager: HaAlertmanagerComponent = HaAlertmanagerComponent()
 
 
-class Stack(_Strict):
+class Stack(StrictModel):
     """Local components; defaults: Prometheus 9090, Alertmanager 9093, Pushgateway 9091,
     node-exporter 9100, receiver 9095 (SMTP 2525), console 9096, logwatch 9098 (with ``logs:``);
     HA replicas 9190/9193."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 __all__ = [
     "AlertName",
@@ -21,6 +21,7 @@ __all__ = [
     "Name",
     "Priority",
     "Severity",
+    "StrictModel",
     "Threshold",
     "clean_number",
     "duration_seconds",
@@ -36,6 +37,12 @@ _UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 _THRESHOLD_RE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
+
+
+class StrictModel(BaseModel):
+    """Base of every spec section: unknown keys are errors, values are frozen, aliases and names both load."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 def duration_seconds(text: str) -> float:
