@@ -53,7 +53,9 @@ def _compile(spec_path: Path, profile: str | None, ha: bool) -> tuple[StackSetti
         if problems:
             raise CheckError("generated config rejected:\n" + "\n".join(f"  {p}" for p in problems))
 
-    return StackSettings.from_spec(spec.stack, spec_path.parent), dict(bundle.files), check
+    logs_spec = spec_path if spec.logs is not None else None  # the watcher reads its logs: section there
+    settings = StackSettings.from_spec(spec.stack, spec_path.parent, logs_spec=logs_spec)
+    return settings, dict(bundle.files), check
 
 
 def _layout(args: argparse.Namespace) -> StackLayout:

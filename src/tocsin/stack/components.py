@@ -118,6 +118,9 @@ class StackSettings:
     node_exporter: int = 9100
     receiver: int = 9095
     receiver_smtp: int = 2525
+    logwatch: int = 9098
+    #: the spec whose ``logs:`` section the watcher follows ('' when it has none: no watcher)
+    logs_spec: str = ""
     ha_prometheus: int = 9190
     ha_alertmanager: int = 9193
     cluster: tuple[int, int] = (9094, 9194)
@@ -128,9 +131,12 @@ class StackSettings:
         return kind not in self.disabled
 
     @classmethod
-    def from_spec(cls, stack: Any, base_dir: Path) -> StackSettings:
-        """From a spec's ``stack:`` model; ``state_dir`` is relative to the spec file's directory."""
-        kinds = ("prometheus", "alertmanager", "pushgateway", "node_exporter", "receiver")
+    def from_spec(cls, stack: Any, base_dir: Path, *, logs_spec: Path | None = None) -> StackSettings:
+        """From a spec's ``stack:`` model; ``state_dir`` is relative to the spec file's directory.
+
+        ``logs_spec`` is the spec file when it has a ``logs:`` section: the watcher reads it from there.
+        """
+        kinds = ("prometheus", "alertmanager", "pushgateway", "node_exporter", "receiver", "logwatch")
         return cls(
             state_dir=(base_dir / stack.state_dir).resolve(),
             host=stack.host,
@@ -140,6 +146,8 @@ class StackSettings:
             node_exporter=stack.node_exporter.port,
             receiver=stack.receiver.port,
             receiver_smtp=stack.receiver.smtp_port,
+            logwatch=stack.logwatch.port,
+            logs_spec=str(logs_spec) if logs_spec is not None else "",
             ha_prometheus=stack.ha.prometheus.port,
             ha_alertmanager=stack.ha.alertmanager.port,
             cluster=(stack.alertmanager.cluster_port, stack.ha.alertmanager.cluster_port),
@@ -218,6 +226,27 @@ def _alertmanager(
     )
 
 
+def _logwatch(settings: StackSettings, layout: StackLayout) -> Component:
+    """``tocsin logwatch`` on the spec's ``logs:`` section; relative log paths are relative to the spec.
+
+    Ready once ``/metrics`` answers, which the watcher serves only after its config and checkpoint load.
+    """
+    data = layout.root / "logwatch"
+    argv = (
+        sys.executable,
+        "-m",
+        "tocsin.logwatch",
+        f"--config={settings.logs_spec}",
+        "--section=logs",
+        f"--state-dir={data}",
+        f"--host={settings.host}",
+        f"--port={settings.logwatch}",
+    )
+    return Component(
+        "logwatch", "logwatch", argv, settings.logwatch, settings.host, "/metrics", data_dir=str(data)
+    )
+
+
 def _ensure_receiver_installed() -> None:
     """The receiver needs the ``receiver`` extra; say so before anything starts, not in a log file."""
     missing = [m for m in ("aiosmtpd", "starlette", "uvicorn") if importlib.util.find_spec(m) is None]
@@ -272,6 +301,8 @@ def build_plan(settings: StackSettings, layout: StackLayout, *, ha: bool = False
         plan.append(
             Component("node-exporter", "node_exporter", argv, settings.node_exporter, host, ready_path="/")
         )
+    if settings.logs_spec and settings.enabled("logwatch"):
+        plan.append(_logwatch(settings, layout))
     if settings.enabled("prometheus"):
         if ha:
             plan.append(
