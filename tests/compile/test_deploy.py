@@ -15,7 +15,7 @@ import httpx
 import pytest
 from compose_spec import PyCompose
 from ruamel.yaml import YAML
-from tests.conftest import free_port, wait_for
+from tests.conftest import free_ports, wait_for
 
 from tocsin.compile import compile_spec, deploy
 from tocsin.spec import Spec, load_spec
@@ -446,7 +446,7 @@ def _peers(base: str, count: int) -> Callable[[], bool]:
 
 def _stack_spec(write_spec: Callable[[str], Path], tmp_path: Path) -> Spec:
     (tmp_path / "secrets").mkdir(exist_ok=True)
-    ports = [free_port() for _ in range(10)]
+    ports = free_ports(10)
     text = f"""\
 version: tocsin/v1
 app: deployed
@@ -498,7 +498,7 @@ def test_compose_commands_run_on_the_pinned_versions(
             web = next(a for a in services[name]["command"] if a.startswith("--web.listen-address="))
             base = f"http://{web.partition('=')[2]}"
             if name.startswith("alertmanager-"):  # /-/ready waits ~10 s for gossip to settle
-                wait_for(_peers(base, 2), timeout=15, what=f"{name} cluster")
+                wait_for(_peers(base, 2), timeout=30, what=f"{name} cluster")
             else:
                 path = "/metrics" if name == "node-exporter" else "/-/ready"
                 wait_for(_answers(f"{base}{path}"), what=f"{name} at {base}")
