@@ -21,6 +21,7 @@ import pytest
 from tests.conftest import free_port, wait_for
 
 from tocsin.compile import compile_spec
+from tocsin.errors import SpecError
 from tocsin.spec import load_spec
 from tocsin.stack import StackLayout, StackSettings, build_plan
 
@@ -157,3 +158,18 @@ def test_watcher_is_planned_and_scraped_only_with_logs_and_enabled(tmp_path: Pat
     assert "job_name: logwatch" not in compile_spec(off).files["prometheus/prometheus.yml"]
     settings = StackSettings.from_spec(off.stack, tmp_path, logs_spec=spec_path)
     assert "logwatch" not in {c.name for c in build_plan(settings, layout)}
+
+
+def test_unknown_key_under_logs_is_reported_at_its_spec_line_with_the_rest(tmp_path: Path) -> None:
+    _write_spec(tmp_path)
+    spec_path = tmp_path / "tocsin.yaml"
+    text = spec_path.read_text().replace("      source: payments", "      sorce: payments")
+    spec_path.write_text(text.replace("priority: P1", "priority: P9"))
+    with pytest.raises(SpecError) as caught:
+        load_spec(spec_path)
+    lines = [str(p) for p in caught.value.problems]
+    sorce = next(i for i, line in enumerate(text.splitlines(), 1) if "sorce:" in line)
+    assert any(p.startswith(f"{spec_path}:{sorce}:7: unknown key 'files.0.sorce'") for p in lines), lines
+    assert any("did you mean 'source'?" in p for p in lines), lines
+    priority = next(i for i, line in enumerate(text.splitlines(), 1) if "priority:" in line)
+    assert any(p.startswith(f"{spec_path}:{priority}:") for p in lines), lines  # the rest is checked too
