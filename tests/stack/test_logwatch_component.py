@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import psutil
 import pytest
-from tests.conftest import free_port, wait_for
+from tests.conftest import free_ports, wait_for
 
 from tocsin.compile import compile_spec
 from tocsin.errors import SpecError
@@ -54,7 +54,8 @@ logs:
 
 
 def _write_spec(directory: Path, regex: str = "payment (?P<reason>declined|timeout)") -> dict[str, int]:
-    ports = {name: free_port() for name in ("prometheus", "alertmanager", "receiver", "smtp", "logwatch")}
+    names = ("prometheus", "alertmanager", "receiver", "smtp", "logwatch")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     (directory / "tocsin.yaml").write_text(SPEC.format(**ports, regex=regex), encoding="utf-8")
     return ports
 
