@@ -8,11 +8,14 @@ string formatting, no locks beyond prometheus_client's own.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from prometheus_client import CollectorRegistry
+from prometheus_client.values import MutexValue
 
 from tocsin.sdk.metrics import Metrics, get_metrics
 
@@ -72,7 +75,10 @@ class RouteSeries:
         "_bounds",
         "_buckets",
         "_by_status",
-        "_core",
+        "_exemplar",
+        "_lock",
+        "_locked",
+        "_otel_context",
         "_requests",
         "_sum",
         "duration",
@@ -82,7 +88,6 @@ class RouteSeries:
     )
 
     def __init__(self, core: RequestMetrics, method: str, route: str) -> None:
-        self._core = core
         self.method = method
         self.route = route
         self._requests = core.requests
@@ -95,6 +100,15 @@ class RouteSeries:
         self._bounds: Any = getattr(self.duration, "_upper_bounds", None)
         if self._sum is None or self._buckets is None or self._bounds is None:
             self._buckets = None  # use observe()
+        # When the histogram's cells (and the counter's, checked per status as its children are
+        # made) are prometheus_client's MutexValues, a request updates them under one lock of its
+        # own, shared by every RouteSeries of these children and taken by every write of ours.
+        self._locked = self._buckets is not None and all(
+            type(c) is MutexValue for c in (self._sum, *self._buckets)
+        )
+        self._lock = _shared_lock(self.duration)
+        self._exemplar = core._exemplar
+        self._otel_context = core._otel_context
 
     def enter(self) -> None:
         """One more request of this route in progress."""
@@ -113,16 +127,51 @@ class RouteSeries:
         if found is None:
             child = self._requests.labels(self.method, self.route, str(status))
             found = self._by_status[status] = (child, _cell(child))
-        exemplar_of = self._core._exemplar
-        exemplar = exemplar_of() if exemplar_of is not None else None
+            if type(found[1]) is not MutexValue:
+                self._locked = False
+        exemplar = None
+        if self._exemplar is not None:
+            context = self._otel_context
+            # An empty OpenTelemetry context (no span anywhere, the common case) is read in C.
+            if context is None or context.get():
+                exemplar = self._exemplar()
         buckets = self._buckets
-        if exemplar is not None or buckets is None:
-            found[0].inc(1, exemplar)
-            self.duration.observe(seconds, exemplar)
-            return
-        found[1].inc(1)
-        self._sum.inc(seconds)
-        buckets[bisect_left(self._bounds, seconds)].inc(1)  # the first bucket with seconds <= le
+        lock = self._lock
+        lock.acquire()  # cheaper than ``with`` (measured)
+        try:
+            if exemplar is not None or buckets is None:
+                found[0].inc(1, exemplar)
+                self.duration.observe(seconds, exemplar)
+            elif self._locked:
+                # prometheus_client's MutexValues, updated as their inc() does but under one lock
+                # for the three instead of one each (the locks were most of the cost per request).
+                found[1]._value += 1
+                self._sum._value += seconds
+                buckets[bisect_left(self._bounds, seconds)]._value += 1  # the first bucket with seconds <= le
+            else:
+                found[1].inc(1)
+                self._sum.inc(seconds)
+                buckets[bisect_left(self._bounds, seconds)].inc(1)
+        finally:
+            lock.release()
+
+
+_LOCKS_GUARD = threading.Lock()
+_LOCK_ATTRIBUTE = "_tocsin_record_lock"
+
+
+def _shared_lock(child: Any) -> threading.Lock:
+    """The lock of the writes of ours to ``child`` and its request counters, kept on the child.
+
+    On the child, not on the RouteSeries: RouteSeries of two RequestMetrics on the same metrics
+    share the cells, so they must share the lock too.
+    """
+    with _LOCKS_GUARD:
+        lock: threading.Lock | None = getattr(child, _LOCK_ATTRIBUTE, None)
+        if lock is None:
+            lock = threading.Lock()
+            setattr(child, _LOCK_ATTRIBUTE, lock)
+        return lock
 
 
 def _cell(child: Any) -> Any:
@@ -187,6 +236,7 @@ class RequestMetrics:
         )
         self.excluded_paths: frozenset[str] = frozenset(excluded_paths)
         self._exemplar: Callable[[], dict[str, str] | None] | None = _trace_exemplar_source(exemplars)
+        self._otel_context: ContextVar[Any] | None = _otel_context_var() if self._exemplar else None
         self._series: dict[str, dict[str, RouteSeries]] = {}
 
     @classmethod
@@ -214,6 +264,24 @@ class RequestMetrics:
         if folded == method:
             by_method[method] = found
         return found
+
+
+def _otel_context_var() -> ContextVar[Any] | None:
+    """The ``ContextVar`` behind OpenTelemetry's default runtime context, read directly per request.
+
+    ``opentelemetry.context.get_current()`` is two Python calls down to this variable; ``None``
+    (then it is called) when another runtime context is configured or the layout differs.
+    """
+    try:
+        from opentelemetry import context
+        from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
+    except ImportError:  # pragma: no cover - only asked for when the exemplar source exists
+        return None
+    runtime = getattr(context, "_RUNTIME_CONTEXT", None)
+    if type(runtime) is not ContextVarsRuntimeContext:
+        return None
+    var = getattr(runtime, "_current_context", None)
+    return var if isinstance(var, ContextVar) else None
 
 
 def _trace_exemplar_source(wanted: bool | None) -> Callable[[], dict[str, str] | None] | None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Generator
-from types import CoroutineType
+from types import CoroutineType, coroutine
 from typing import TYPE_CHECKING, Any
 
 from tocsin.sdk._types import ASGIApp, Message, Receive, Scope, Send
@@ -42,6 +42,7 @@ __all__ = ["PrometheusMiddleware"]
 
 
 _perf_counter = time.perf_counter
+_new_request = object.__new__
 # Suspensions at which a route not chosen yet is looked for again, before waiting for the response.
 _LOOKS = 8
 _ENDS = frozenset({"http.response.pathsend", "http.response.zerocopysend"})
@@ -54,7 +55,6 @@ class _Request:
     """
 
     __slots__ = (
-        "app_call",
         "done",
         "middleware",
         "root_path",
@@ -66,18 +66,16 @@ class _Request:
         "status",
     )
 
-    app_call: Awaitable[None]  # the app called with this request's ``send``, set right after __init__
-
-    def __init__(self, middleware: PrometheusMiddleware, scope: Scope, send: Send) -> None:
-        self.middleware = middleware
-        self.scope = scope
-        self.send_next = send
-        self.root_path: str = scope.get("root_path", "")
-        self.series: RouteSeries | None = None
-        self.routed_by: object = None  # the route object ``series`` was resolved from
-        self.status = 500  # what the server answers when the app ends without a response
-        self.done = False
-        self.started = _perf_counter()
+    # Set by PrometheusMiddleware.__call__ on a bare instance (no __init__ call: measured cheaper).
+    middleware: PrometheusMiddleware
+    scope: Scope
+    send_next: Send
+    root_path: str  # before routing (mounts change the scope's)
+    series: RouteSeries | None
+    routed_by: object  # the route object ``series`` was resolved from, once it is
+    status: int  # what the server answers when the app ends without a response: 500
+    done: bool
+    started: float
 
     def routed(self) -> bool:
         """Put the request in progress under its route if the router has chosen it; False if not yet."""
@@ -91,55 +89,41 @@ class _Request:
         series.enter()
         return True
 
-    def __await__(self) -> Generator[Any, Any, None]:
-        """Await the app (``self.app_call``), noticing its first suspensions.
-
-        While the route is being looked for, each suspension crosses this frame; once it is
-        known (or given up on) and the event loop resumes with ``None`` (asyncio always does),
-        ``yield from`` hands the rest to the interpreter. Whatever the event loop sends or
-        throws in is passed on unchanged.
-        """
-        app_call = self.app_call
-        # A coroutine is stepped directly (no wrapper object); any other awaitable through __await__.
-        steps: Any = app_call if type(app_call) is CoroutineType else app_call.__await__()
-        to_send: Any = None
-        to_throw: BaseException | None = None
-        looks = 0
-        while True:
-            try:
-                yielded = steps.send(to_send) if to_throw is None else steps.throw(to_throw)
-            except StopIteration:
-                return
-            watching = looks < _LOOKS and not self.routed()  # suspended: routing is done, usually
-            looks += 1
-            to_send = to_throw = None
-            try:
-                to_send = yield yielded
-            except GeneratorExit:
-                steps.close()
-                raise
-            except BaseException as exc:  # cancellation, thrown in by the event loop
-                to_throw = exc
-            if not watching and to_send is None and to_throw is None:
-                yield from steps.__await__() if steps is app_call else steps  # resumes it with None
-                return
-
     def send(self, message: Message) -> Awaitable[None]:
         """The ``send`` the app gets: a plain function handing back the server's awaitable,
         so that no coroutine of ours is added per message. The request ends when the app hands
-        over its last body message (the server then only writes it out)."""
+        over its last body message (the server then only writes it out).
+
+        The common end (never in progress, the route's series cached) is recorded here, without
+        a call of ours in between: each Python call is ~0.1 µs, twice that inside FastAPI.
+        """
         kind = message["type"]
         if kind == "http.response.start":
             self.status = message["status"]
-        elif (kind == "http.response.body" and not message.get("more_body", False)) or kind in _ENDS:
-            self.finish(self.status)
+        elif not self.done and (
+            (kind == "http.response.body" and not message.get("more_body", False)) or kind in _ENDS
+        ):
+            self.done = True
+            elapsed = _perf_counter() - self.started
+            scope = self.scope
+            route = scope.get("route")
+            known = self.middleware._by_route.get(id(route))
+            series = None
+            if self.series is None and known is not None and known[0] is route and not scope.get("fastapi"):
+                series = known[1].get(scope["method"])
+            if series is not None:
+                series.record(self.status, elapsed)
+            else:
+                self.record(self.status, elapsed)
         return self.send_next(message)
 
     def finish(self, status: int) -> None:
-        if self.done:
-            return
-        self.done = True
-        elapsed = _perf_counter() - self.started
+        """End the request with ``status`` if the app's messages have not ended it."""
+        if not self.done:
+            self.done = True
+            self.record(status, _perf_counter() - self.started)
+
+    def record(self, status: int, elapsed: float) -> None:
         scope = self.scope
         series = self.series
         if series is not None:
@@ -189,15 +173,58 @@ class PrometheusMiddleware:
             self._by_route.setdefault(id(route), (route, {}))[1][scope["method"]] = series
         return series
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    @coroutine
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Generator[Any, Any, None]:
+        """Drive the app's awaitable, noticing its first suspensions (see the module docstring).
+
+        A generator-based coroutine rather than ``async def``: the request is driven from this
+        one frame, without a coroutine and an awaitable object of ours in between. While the
+        route is being looked for, each suspension crosses this frame; once it is known (or
+        given up on) and the event loop resumes with ``None`` (asyncio always does), ``yield
+        from`` hands the rest to the interpreter. Whatever the event loop sends or throws in is
+        passed on unchanged.
+        """
         if scope["type"] != "http" or scope["path"] in self._excluded:
-            await self.app(scope, receive, send)
+            passed: Any = self.app(scope, receive, send)
+            passed_steps: Any = passed if type(passed) is CoroutineType else passed.__await__()
+            yield from passed_steps
             return
-        request = _Request(self, scope, send)
-        request.app_call = self.app(scope, receive, request.send)
+        request = _new_request(_Request)
+        request.middleware = self
+        request.scope = scope
+        request.send_next = send
+        request.root_path = scope.get("root_path", "")
+        request.series = None  # routed_by is set with it
+        request.status = 500
+        request.done = False
+        request.started = _perf_counter()
+        app_call: Any = self.app(scope, receive, request.send)
+        # A coroutine is stepped directly (no wrapper object); any other awaitable through __await__.
+        steps: Any = app_call if type(app_call) is CoroutineType else app_call.__await__()
+        to_send: Any = None
+        to_throw: BaseException | None = None
+        looks = 0
         try:
-            await request
+            while True:
+                try:
+                    yielded = steps.send(to_send) if to_throw is None else steps.throw(to_throw)
+                except StopIteration:
+                    break
+                watching = looks < _LOOKS and not request.routed()  # suspended: routing is done, usually
+                looks += 1
+                to_send = to_throw = None
+                try:
+                    to_send = yield yielded
+                except GeneratorExit:
+                    steps.close()
+                    raise
+                except BaseException as exc:  # cancellation, thrown in by the event loop
+                    to_throw = exc
+                if not watching and to_send is None and to_throw is None:
+                    yield from steps  # resumes it with None
+                    break
         except BaseException:
             request.finish(500)
             raise
-        request.finish(request.status)  # returned without ending the response (or the client left)
+        if not request.done:  # returned without ending the response (or the client left)
+            request.finish(request.status)
