@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
 import prometheus_client
 import pytest
 from prometheus_client import CollectorRegistry
@@ -73,3 +79,25 @@ def test_conflicting_metric_is_a_configuration_error() -> None:
     metrics.counter("http_requests_total", "someone else's", ["path"])
     with pytest.raises(ConfigurationError, match="http_requests_total"):
         RequestMetrics(metrics)
+
+
+def test_multiprocess_cells_are_written_through_their_own_api(tmp_path: Path) -> None:
+    """Under PROMETHEUS_MULTIPROC_DIR the cells are mmap-backed, not MutexValues: the fast path
+    must not write their ``_value`` directly (chosen at prometheus_client import: a subprocess)."""
+    code = textwrap.dedent("""
+        from prometheus_client import CollectorRegistry, generate_latest, multiprocess
+        from tocsin.sdk.http import RequestMetrics
+        from tocsin.sdk.metrics import Metrics
+
+        series = RequestMetrics(Metrics(registry=CollectorRegistry())).series("GET", "/a")
+        for seconds in (0.001, 0.2, 3.0):
+            series.record(200, seconds)
+        merged = CollectorRegistry()
+        multiprocess.MultiProcessCollector(merged)
+        print(generate_latest(merged).decode())
+    """)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert 'http_requests_total{method="GET",route="/a",status="200"} 3.0' in out.stdout
+    assert 'http_request_duration_seconds_sum{method="GET",route="/a"} 3.201' in out.stdout
+    assert 'http_request_duration_seconds_bucket{le="0.25",method="GET",route="/a"} 2.0' in out.stdout
