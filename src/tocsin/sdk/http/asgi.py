@@ -42,7 +42,6 @@ __all__ = ["PrometheusMiddleware"]
 
 
 _perf_counter = time.perf_counter
-_new_request = object.__new__
 # Suspensions at which a route not chosen yet is looked for again, before waiting for the response.
 _LOOKS = 8
 _ENDS = frozenset({"http.response.pathsend", "http.response.zerocopysend"})
@@ -66,7 +65,7 @@ class _Request:
         "status",
     )
 
-    # Set by PrometheusMiddleware.__call__ on a bare instance (no __init__ call: measured cheaper).
+    # Set by PrometheusMiddleware.__call__ (no __init__ and its call: measured cheaper).
     middleware: PrometheusMiddleware
     scope: Scope
     send_next: Send
@@ -189,7 +188,7 @@ class PrometheusMiddleware:
             passed_steps: Any = passed if type(passed) is CoroutineType else passed.__await__()
             yield from passed_steps
             return
-        request = _new_request(_Request)
+        request = _Request()
         request.middleware = self
         request.scope = scope
         request.send_next = send
