@@ -3,7 +3,7 @@
 Framework adapters (ASGI, WSGI, Django) only find out three things per request
 (method, route template, status) and hand them here. What is done per request
 is kept to dict look-ups on label children resolved once: no label tuples, no
-string formatting, no locks beyond prometheus_client's own.
+string formatting, one lock per request (not one per value cell).
 """
 
 from __future__ import annotations
@@ -66,8 +66,11 @@ class RouteSeries:
     Adapters call :meth:`enter`/:meth:`leave` around a request (``http_requests_in_progress``)
     and :meth:`record` when it ends. Below the children, their value cells are resolved too:
     a request then costs a few C calls instead of prometheus_client's checks and frames around
-    them (measured: about half the cost in the middle of a large framework). Where a child does
-    not have the cells (another prometheus_client layout), its public API is used.
+    them (measured: about half the cost in the middle of a large framework). prometheus_client's
+    ``MutexValue`` cells (the single-process default) are written as their ``inc()`` does, under
+    one lock for the counter and the histogram instead of one lock each; mmap-backed cells
+    (multiprocess mode) through their ``inc()``. Where a child does not have the cells (another
+    prometheus_client layout), its public API is used.
     """
 
     __slots__ = (
