@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from tocsin.sdk._asgi import serve_lifespan
 from tocsin.sdk._types import ASGIApp, Receive, Scope, Send, WSGIApp
 
 from ._auth import Auth
@@ -57,17 +58,6 @@ async def _send_response(send: Send, response: MetricsResponse) -> None:
     await send({"type": "http.response.body", "body": response.body})
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
-    """Answer lifespan events, so the app also runs alone under uvicorn."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
-
-
 class _MetricsASGIApp:
     """An ASGI app object (not a function), so Starlette's ``Route("/metrics", app)`` treats it as ASGI."""
 
@@ -76,7 +66,7 @@ class _MetricsASGIApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await serve_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return  # websockets have no metrics page; closing the scope refuses them

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tocsin.sdk._asgi import serve_lifespan
 from tocsin.sdk._types import ASGIApp, Receive, Scope, Send
 
 from ._endpoint import EndpointConfig, Response
@@ -51,13 +52,8 @@ class HealthMiddleware:
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await serve_lifespan(receive, send)
+        return
     await _send(send, Response(404, "text/plain", b"not found\n"), True)
 
 
