@@ -1,0 +1,59 @@
+"""What a monitored service imports stays light: no web framework, driver, compiler or CLI stack.
+
+One fresh interpreter per SDK package (``sys.modules`` of the test process is
+already full of everything).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+#: Never imported by importing an SDK package: frameworks and drivers are the user's
+#: (imported lazily by the adapter or check that needs them), the rest is tocsin's CLI side.
+HEAVY = (
+    "asyncpg",
+    "django",
+    "fastapi",
+    "flask",
+    "httpx",
+    "opentelemetry",
+    "psycopg",
+    "pydantic",
+    "pymongo",
+    "redis",
+    "rich",
+    "ruamel",
+    "sqlalchemy",
+    "starlette",
+    "tocsin.compile",
+    "tocsin.spec",
+    "tocsin.stack",
+    "uvicorn",
+    "werkzeug",
+)
+
+#: structlog's console renderer imports rich when it is installed (it is, for tocsin's CLI).
+ALLOWED = {"tocsin.sdk.logging": {"rich"}, "tocsin.testing": {"rich"}}
+
+SDK_PACKAGES = (
+    "tocsin.sdk",
+    "tocsin.sdk.metrics",
+    "tocsin.sdk.http",
+    "tocsin.sdk.exposition",
+    "tocsin.sdk.multiprocess",
+    "tocsin.sdk.health",
+    "tocsin.sdk.health.checks",
+    "tocsin.sdk.logging",
+    "tocsin.testing",
+)
+
+
+@pytest.mark.parametrize("package", SDK_PACKAGES)
+def test_sdk_package_import_is_light(package: str) -> None:
+    heavy = tuple(m for m in HEAVY if m not in ALLOWED.get(package, set()))
+    code = f"import sys, {package}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"importing {package} imports {out.stdout.strip()}"
