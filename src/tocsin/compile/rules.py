@@ -189,6 +189,7 @@ def _alert_test(
     inputs: list[tuple[dict[str, str], Decimal]],
     rules: Sequence[tuple[dict[str, Any], Comparison | None]],
     interval: float,
+    external: dict[str, str],
 ) -> dict[str, Any]:
     """One promtool test group: constant ``inputs`` series; the alert still pending one evaluation
     before ``for`` ends, then firing for exactly the inputs that cross each rule's comparison."""
@@ -200,15 +201,19 @@ def _alert_test(
         for rule, comparison in rules:
             if comparison is not None and not comparison.holds(value):
                 continue
-            annotations = {k: expand(v, float(value), labels) for k, v in rule["annotations"].items()}
+            annotations = {
+                k: expand(v, float(value), labels, external) for k, v in rule["annotations"].items()
+            }
             expected.append({"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": annotations})
     checks: list[dict[str, Any]] = []
     if pending is not None:
         checks.append({"eval_time": format_duration(pending), "alertname": first["alert"], "exp_alerts": []})
     checks.append({"eval_time": format_duration(fire), "alertname": first["alert"], "exp_alerts": expected})
+    uses_external = any("$externalLabels" in v for rule, _ in rules for v in rule["annotations"].values())
     return {
         "name": name,
         "interval": format_duration(interval),
+        **({"external_labels": external} if uses_external else {}),
         "input_series": [
             {"series": _series(metric, labels), "values": f"{clean_number(value)}x{steps}"}
             for labels, value in inputs
@@ -217,13 +222,18 @@ def _alert_test(
     }
 
 
+def _external(spec: Spec) -> dict[str, str]:
+    """The external labels every Prometheus of the stack has (HA's ``replica`` differs, so it is left out)."""
+    return {"app": spec.app, **spec.labels}
+
+
 def _target_down_test(spec: Spec, name: str, service: Service) -> dict[str, Any]:
     interval = duration_seconds(spec.scrape.evaluation_interval)
     instance = service.targets[0] if service.targets else "127.0.0.1:9999"
     base = {"instance": instance, "job": name, "service": name, **service.labels}
     inputs = [(base, Decimal(0)), ({**base, "instance": "up.example:1"}, Decimal(1))]
     down = [(target_down_rule(name, service), Comparison("==", Decimal(0)))]
-    return _alert_test(f"TargetDown {name}", "up", inputs, down, interval)
+    return _alert_test(f"TargetDown {name}", "up", inputs, down, interval, _external(spec))
 
 
 def _threshold_test(spec: Spec, alert: Alert) -> dict[str, Any]:
@@ -232,4 +242,4 @@ def _threshold_test(spec: Spec, alert: Alert) -> dict[str, Any]:
     rules = [(rule, comparison) for rule, (_, comparison) in zip(alerting, _level_order(alert), strict=True)]
     kept = {label: "example" for label in grouping_labels(alert.expr) if label != "case"}
     inputs = [({**kept, "case": case}, value) for case, value in _case_values(alert).items()]
-    return _alert_test(alert.name, record_name(alert), inputs, rules, interval)
+    return _alert_test(alert.name, record_name(alert), inputs, rules, interval, _external(spec))

@@ -6,13 +6,13 @@ Each check yields ``(loc, message, hint)``; the loader turns ``loc`` into
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 from tocsin.spec._model import Spec
+from tocsin.spec._templates import SUPPORTED_TEMPLATES, template_parts
 
-__all__ = ["BUILTIN_RECEIVER", "RESERVED_ALERTS", "SUPPORTED_TEMPLATES", "check_spec", "secret_paths"]
+__all__ = ["BUILTIN_RECEIVER", "RESERVED_ALERTS", "check_spec", "secret_paths"]
 
 Loc = tuple[str | int, ...]
 Found = tuple[Loc, str, str]
@@ -22,13 +22,6 @@ BUILTIN_RECEIVER = "tocsin"
 #: Alert names the compiler generates itself.
 RESERVED_ALERTS = frozenset({"TargetDown", "ErrorBudgetBurn"})
 _RESERVED_LABELS = frozenset({"alertname", "severity", "priority", "slo"})
-_TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}")
-_SUPPORTED_RE = re.compile(
-    r"^\s*(\$value(\s*\|\s*(humanize|humanizePercentage))?|\$labels\.[a-zA-Z_][a-zA-Z0-9_]*)\s*$"
-)
-SUPPORTED_TEMPLATES = (
-    "{{ $value }}, {{ $value | humanize }}, {{ $value | humanizePercentage }}, {{ $labels.NAME }}"
-)
 
 
 def _duplicates(names: list[str], where: str) -> Iterator[tuple[int, str]]:
@@ -87,15 +80,24 @@ def _names(spec: Spec) -> Iterator[Found]:
             if label in _RESERVED_LABELS:
                 hint = f"use the {label}: field" if label in ("severity", "priority") else "tocsin sets it"
                 yield ("alerts", i, "labels", label), f"label {label!r} is reserved", hint
-        for field in ("summary", "description"):
-            text = getattr(alert, field)
-            for template in _TEMPLATE_RE.findall(text or ""):
-                if not _SUPPORTED_RE.match(template):
-                    yield (
-                        ("alerts", i, field),
-                        f"unsupported template {{{{{template}}}}}",
-                        f"generated unit tests expand these only: {SUPPORTED_TEMPLATES}",
-                    )
+        yield from _templates(spec, i)
+
+
+def _templates(spec: Spec, index: int) -> Iterator[Found]:
+    """Annotation templates the generated unit tests can expand, and external labels that exist."""
+    alert = spec.alerts[index]
+    external = {"app", *spec.labels}
+    for field in ("summary", "description"):
+        for body, parsed in template_parts(getattr(alert, field) or ""):
+            loc = ("alerts", index, field)
+            if isinstance(parsed, ValueError):
+                yield loc, str(parsed), f"generated unit tests expand these only: {SUPPORTED_TEMPLATES}"
+            elif parsed.source == "externalLabels" and parsed.name not in external:
+                yield (
+                    loc,
+                    f"unknown external label in {{{{{body}}}}}",
+                    f"external labels: {', '.join(sorted(external))} (set them under labels:)",
+                )
 
 
 def _reachability(spec: Spec) -> Iterator[Found]:
