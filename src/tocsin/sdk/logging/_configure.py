@@ -3,9 +3,12 @@
 Every event, from ``structlog.get_logger()`` or from a library's
 ``logging.getLogger()``, goes through the same :func:`shared_processors`
 and comes out of the same handlers: JSON lines (orjson) in production,
-structlog's console renderer in development. structlog events end in
-``ProcessorFormatter.wrap_for_formatter`` and are rendered by each handler's
-formatter, so every output renders once and nothing interleaves.
+structlog's console renderer in development. structlog events go through
+:func:`native_processor` (the shared processors in one function) and are then
+written by the :class:`~tocsin.sdk.logging._direct.Router`, JSON rendered once
+for all outputs, without a ``LogRecord`` unless a handler other than tocsin's
+would see them; stdlib records are rendered by each handler's formatter.
+Each output writes a whole line under its handler's lock, so nothing interleaves.
 
 Call :func:`configure` first, at start-up, before any logger is used: structlog
 caches a logger on first use (``cache_logger_on_first_use``, the fast path), and
@@ -27,9 +30,10 @@ from structlog.typing import Processor
 
 from tocsin.sdk.metrics import Metrics
 
+from . import _direct
 from ._outputs import CountingHandler, LogFile, file_handler, level_number
-from ._processors import console_renderer, json_renderer, shared_processors
-from ._stdlib import PipelineFormatter, sink_factory
+from ._processors import console_renderer, json_renderer, native_processor, shared_processors
+from ._stdlib import PipelineFormatter, sink_factory, to_sink
 
 __all__ = ["configure", "get_logger", "is_configured", "reset"]
 
@@ -79,21 +83,28 @@ def configure(
     render_json = environment == "production" if json is None else json
     shared = [*shared_processors(service, environment), *processors]
     handlers: list[logging.Handler] = []
-    handler: logging.Handler
+    json_outputs: list[logging.StreamHandler[Any]] = []  # written directly by the router (see _direct)
+    record_outputs: list[logging.Handler] = []
     if console:
-        handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
-        handler.setLevel(level_number(console_level) if console_level is not None else minimum)
+        console_handler = logging.StreamHandler(stream if stream is not None else sys.stdout)
+        console_handler.setLevel(level_number(console_level) if console_level is not None else minimum)
         colors = not render_json and _is_tty(stream if stream is not None else sys.stdout)
-        handler.setFormatter(_formatter(shared, json_renderer() if render_json else console_renderer(colors)))
-        handlers.append(handler)
+        console_handler.setFormatter(
+            _formatter(shared, json_renderer() if render_json else console_renderer(colors))
+        )
+        handlers.append(console_handler)
+        (json_outputs if render_json else record_outputs).append(console_handler)
     if file is not None:
-        handler = file_handler(file if isinstance(file, LogFile) else LogFile(file))
-        handler.setFormatter(_formatter(shared, json_renderer()))
-        handlers.append(handler)
+        file_output = file_handler(file if isinstance(file, LogFile) else LogFile(file))
+        file_output.setFormatter(_formatter(shared, json_renderer()))
+        handlers.append(file_output)
+        json_outputs.append(file_output)
     if alert_handler is not None:
         alert_handler.setLevel(level_number(alert_level))
         alert_handler.setFormatter(_formatter(shared, json_renderer()))
         handlers.append(alert_handler)
+        record_outputs.append(alert_handler)
+    counter = None
     if count_messages:
         from tocsin.sdk.health._metrics import own_metrics
 
@@ -114,7 +125,8 @@ def configure(
             library = logging.getLogger(name)
             _saved_levels.setdefault(name, library.level)
             library.setLevel(level_number(threshold))
-        _PROCESSORS[:] = [*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
+        _direct.active = _direct.Router(handlers, json_outputs, record_outputs, counter)
+        _PROCESSORS[:] = [native_processor(service, environment), *processors, to_sink]
         _shared[:] = shared
         structlog.configure(
             processors=_PROCESSORS,
@@ -158,6 +170,7 @@ def reset() -> None:
     global _configured
     with _lock:
         _uninstall()
+        _direct.active = None
         structlog.reset_defaults()
         structlog.contextvars.clear_contextvars()
         _configured = False

@@ -46,7 +46,7 @@ class LogFile:
     backups: int = 5
 
 
-def file_handler(spec: LogFile) -> logging.Handler:
+def file_handler(spec: LogFile) -> logging.FileHandler:
     """The handler for ``spec``; creates the parent directory."""
     if spec.max_bytes is not None and spec.when is not None:
         raise ConfigurationError(
@@ -56,7 +56,7 @@ def file_handler(spec: LogFile) -> logging.Handler:
         raise ConfigurationError(f"log file {os.fspath(spec.path)!r}: max_bytes must be > 0")
     path = Path(spec.path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handler: logging.Handler
+    handler: logging.FileHandler
     if spec.max_bytes is not None:
         handler = logging.handlers.RotatingFileHandler(
             path, maxBytes=spec.max_bytes, backupCount=spec.backups, encoding="utf-8"

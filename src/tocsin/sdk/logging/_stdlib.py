@@ -14,16 +14,21 @@ from collections.abc import Sequence
 from typing import Any
 
 import structlog
-from structlog.typing import Processor
+from structlog.typing import EventDict, Processor
 
-__all__ = ["PipelineFormatter", "StdlibSink", "sink_factory"]
+from . import _direct
+
+__all__ = ["PipelineFormatter", "StdlibSink", "sink_factory", "to_sink"]
 
 
 class StdlibSink:
-    """What structlog calls at the end of its chain: hands the event to a stdlib logger as one record.
+    """What structlog calls at the end of its chain with the processed event dict.
 
-    Level checks, filters, handlers and propagation are the stdlib logger's own;
-    only the caller lookup is skipped.
+    When only tocsin's handlers would see the event, the active
+    :class:`~tocsin.sdk.logging._direct.Router` writes it without a record;
+    otherwise the event goes to the stdlib logger as one record, as
+    ``ProcessorFormatter.wrap_for_formatter`` would send it. Either way the
+    stdlib logger's level (``logger_levels``) applies; only the caller lookup is skipped.
     """
 
     __slots__ = ("_logger", "name")
@@ -32,30 +37,39 @@ class StdlibSink:
         self._logger = logger
         self.name = logger.name
 
-    def _emit(self, level: int, msg: Any, extra: dict[str, Any] | None) -> None:
+    def _emit(self, level: int, level_name: str, event_dict: Any) -> None:
         logger = self._logger
         if logger.isEnabledFor(level):
-            logger.handle(logger.makeRecord(logger.name, level, "", 0, msg, (), None, extra=extra))
+            router = _direct.active
+            if router is not None and router.owns_path(logger):
+                router.deliver(level, level_name, event_dict, self)
+            else:
+                logger.handle(_direct.stdlib_record(self, level, level_name, event_dict))
 
-    def debug(self, msg: Any, *, extra: dict[str, Any] | None = None) -> None:
-        self._emit(logging.DEBUG, msg, extra)
+    def debug(self, event_dict: Any) -> None:
+        self._emit(logging.DEBUG, "debug", event_dict)
 
-    def info(self, msg: Any, *, extra: dict[str, Any] | None = None) -> None:
-        self._emit(logging.INFO, msg, extra)
+    def info(self, event_dict: Any) -> None:
+        self._emit(logging.INFO, "info", event_dict)
 
-    def warning(self, msg: Any, *, extra: dict[str, Any] | None = None) -> None:
-        self._emit(logging.WARNING, msg, extra)
+    def warning(self, event_dict: Any) -> None:
+        self._emit(logging.WARNING, "warning", event_dict)
 
-    def error(self, msg: Any, *, extra: dict[str, Any] | None = None) -> None:
-        self._emit(logging.ERROR, msg, extra)
+    def error(self, event_dict: Any) -> None:
+        self._emit(logging.ERROR, "error", event_dict)
 
-    def critical(self, msg: Any, *, extra: dict[str, Any] | None = None) -> None:
-        self._emit(logging.CRITICAL, msg, extra)
+    def critical(self, event_dict: Any) -> None:
+        self._emit(logging.CRITICAL, "critical", event_dict)
 
     warn = warning
     exception = error
     fatal = critical
     msg = info
+
+
+def to_sink(_logger: Any, _method: str, event_dict: EventDict) -> tuple[tuple[EventDict], dict[str, Any]]:
+    """The last processor: the event dict, whole, as the one argument of the sink's method."""
+    return (event_dict,), {}
 
 
 def sink_factory() -> Any:
