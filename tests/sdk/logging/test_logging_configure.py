@@ -204,3 +204,27 @@ def test_capture_logs(tocsin_metrics: Metrics) -> None:
         tlog.get_logger("app").error("captured")
     assert [e["event"] for e in events] == ["captured"]
     assert tlog.is_configured()
+
+
+def test_a_foreign_handler_sees_structlog_events_and_counts_stay_single(
+    stream: io.StringIO, tocsin_metrics: Metrics
+) -> None:
+    # no foreign handler: no LogRecord; with one (Sentry, caplog...), events take the stdlib path
+    tlog.configure("production", "INFO", stream=stream)
+    log = tlog.get_logger("svc")
+    log.info("direct", level="bogus")
+    foreign = Collect()
+    logging.getLogger("svc").addHandler(foreign)
+    try:
+        log.info("through_stdlib")
+    finally:
+        logging.getLogger("svc").removeHandler(foreign)
+    log.info("direct_again")
+    lines = json_lines(stream.getvalue())
+    assert [(line["event"], line["level"]) for line in lines] == [
+        ("direct", "info"),
+        ("through_stdlib", "info"),
+        ("direct_again", "info"),
+    ]
+    assert len(foreign.lines) == 1 and "'through_stdlib'" in foreign.lines[0]  # the event dict, unformatted
+    assert sample_value(tocsin_metrics, "log_messages_total", {"level": "info", "logger": "svc"}) == 3
