@@ -84,11 +84,15 @@ def _writer(handler: logging.StreamHandler[Any]) -> Writer:
         return write_timed
 
     def write(line: str) -> None:
-        with lock:
-            if handler.stream is None:  # a FileHandler closed by someone: reopen as its emit() would
-                handler.stream = handler._open()  # type: ignore[attr-defined]
-            handler.stream.write(line)
-            handler.stream.flush()
+        lock.acquire()  # cheaper than ``with`` (as in sdk.http)
+        try:
+            stream = handler.stream
+            if stream is None:  # a FileHandler closed by someone: reopen as its emit() would
+                stream = handler.stream = handler._open()  # type: ignore[attr-defined]
+            stream.write(line)
+            stream.flush()
+        finally:
+            lock.release()
 
     return write
 
@@ -136,10 +140,10 @@ class Router:
         name: str = sink.name
         if self._counter is not None:
             key = (level_name, name)
-            child = self._counts.get(key)
-            if child is None:
-                child = self._counts[key] = self._counter.labels(level_name, name)
-            child.inc()
+            cell = self._counts.get(key)
+            if cell is None:
+                cell = self._counts[key] = _cell(self._counter.labels(level_name, name))
+            cell.inc(1)
         line: str | None = None
         for threshold, write, handler in self._writers:
             if level >= threshold:
@@ -154,6 +158,13 @@ class Router:
             for output in self._record_outputs:
                 if level >= output.level:
                     output.handle(record)
+
+
+def _cell(child: Any) -> Any:
+    """The value cell behind a counter child: its ``inc(1)`` skips the child's argument checks
+    (prometheus_client's own cell, locked in multi-threaded mode; the child when there is none)."""
+    cell = getattr(child, "_value", None)
+    return cell if cell is not None and hasattr(cell, "inc") else child
 
 
 def stdlib_record(sink: Any, level: int, level_name: str, event_dict: EventDict) -> logging.LogRecord:
