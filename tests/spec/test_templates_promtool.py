@@ -142,3 +142,22 @@ def test_go_float_and_timestamp() -> None:
 def test_unsupported_forms_are_rejected(body: str) -> None:
     with pytest.raises(ValueError, match=r"unsupported template|printf"):
         parse_template(body)
+
+
+@pytest.mark.integration
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed")
+def test_compiled_unit_tests_pass_with_every_template_form(tmp_path: Path) -> None:
+    """End to end: the compiler's generated promtool tests state these annotations, and promtool agrees."""
+    spec = tmp_path / "tocsin.yaml"
+    spec.write_text(
+        "version: tocsin/v1\napp: shop\nlabels: {env: prod}\nalerts:\n"
+        "  - name: JobStale\n    expr: time() - max by (job) (last_success_seconds)\n"
+        '    warning: "> 5400"\n    critical: "> 90000"\n    for: 1m\n'
+        '    summary: "{{ $labels.job }} in {{ $externalLabels.env }} stale for {{ $value | humanizeDuration }}"\n'
+        '    description: \'{{ $value | printf "%.1f" }}s ({{ $value | humanize1024 }}, since'
+        " {{ $value | humanizeTimestamp }})'\n",
+        encoding="utf-8",
+    )
+    from tocsin.cli import main
+
+    assert main(["check", str(spec)]) == 0

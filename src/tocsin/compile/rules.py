@@ -18,6 +18,7 @@ from typing import Any
 
 from tocsin.compile._templates import expand
 from tocsin.spec import Alert, Comparison, Service, Spec, clean_number, duration_seconds, format_duration
+from tocsin.spec._labels import output_labels
 from tocsin.spec._promql import grouping_labels
 
 __all__ = [
@@ -240,6 +241,10 @@ def _threshold_test(spec: Spec, alert: Alert) -> dict[str, Any]:
     interval = duration_seconds(spec.scrape.evaluation_interval)
     alerting = [rule for rule in threshold_rules(spec, alert) if "alert" in rule]
     rules = [(rule, comparison) for rule, (_, comparison) in zip(alerting, _level_order(alert), strict=True)]
-    kept = {label: "example" for label in grouping_labels(alert.expr) if label != "case"}
+    grouped = grouping_labels(alert.expr)
+    if not grouped:  # ``time() - max by (job) (x)``: the by() is not outermost, the label bound finds it
+        bound = output_labels(alert.expr)
+        grouped = sorted(bound.names) if bound.closed else []
+    kept = {label: "example" for label in grouped if label != "case"}
     inputs = [({**kept, "case": case}, value) for case, value in _case_values(alert).items()]
     return _alert_test(alert.name, record_name(alert), inputs, rules, interval, _external(spec))
