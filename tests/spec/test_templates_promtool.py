@@ -149,15 +149,25 @@ def test_unsupported_forms_are_rejected(body: str) -> None:
 def test_compiled_unit_tests_pass_with_every_template_form(tmp_path: Path) -> None:
     """End to end: the compiler's generated promtool tests state these annotations, and promtool agrees."""
     spec = tmp_path / "tocsin.yaml"
-    spec.write_text(
-        "version: tocsin/v1\napp: shop\nlabels: {env: prod}\nalerts:\n"
-        "  - name: JobStale\n    expr: time() - max by (job) (last_success_seconds)\n"
-        '    warning: "> 5400"\n    critical: "> 90000"\n    for: 1m\n'
-        '    summary: "{{ $labels.job }} in {{ $externalLabels.env }} stale for {{ $value | humanizeDuration }}"\n'
-        '    description: \'{{ $value | printf "%.1f" }}s ({{ $value | humanize1024 }}, since'
-        " {{ $value | humanizeTimestamp }})'\n",
-        encoding="utf-8",
+    summary = "{{ $labels.job }} in {{ $externalLabels.env }} stale for {{ $value | humanizeDuration }}"
+    description = (
+        '{{ $value | printf "%.1f" }}s ({{ $value | humanize1024 }}, {{ $value | humanizeTimestamp }})'
     )
+    alert = {
+        "name": "JobStale",
+        "expr": "time() - max by (job) (last_success_seconds)",
+        "warning": "> 5400",
+        "critical": "> 90000",
+        "for": "1m",
+        "summary": summary,
+        "description": description,
+    }
+    document = {"version": "tocsin/v1", "app": "shop", "labels": {"env": "prod"}, "alerts": [alert]}
+    spec.write_text(json.dumps(document), encoding="utf-8")
     from tocsin.cli import main
 
+    assert main(["compile", "-o", str(tmp_path / "out"), str(spec)]) == 0
+    tests = (tmp_path / "out" / "prometheus" / "tests" / "alerts_test.yml").read_text(encoding="utf-8")
+    assert "example in prod stale for 13h 15m 0s" in tests
+    assert "47700.0s (46.58ki, 1970-01-01 13:15:00 +0000 UTC)" in tests
     assert main(["check", str(spec)]) == 0

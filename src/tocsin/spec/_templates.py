@@ -160,7 +160,8 @@ def humanize_timestamp(value: float) -> str:
     nanos = value * 1e9
     if not -(2**63) <= nanos < 2**63:
         raise ValueError(f"{value} cannot be represented as a nanoseconds timestamp")
-    millis = int(int(nanos) / 1_000_000) if nanos < 0 else int(nanos) // 1_000_000  # Go truncates to zero
+    whole = int(nanos)  # Go's int64(), then model.TimeFromUnixNano: both truncate toward zero
+    millis = -(-whole // 1_000_000) if whole < 0 else whole // 1_000_000
     moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=millis)
     fraction = f".{moment.microsecond // 1000:03d}".rstrip("0").rstrip(".")
     return f"{moment:%Y-%m-%d %H:%M:%S}{fraction} +0000 UTC"
