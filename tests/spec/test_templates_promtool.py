@@ -137,7 +137,15 @@ def test_go_float_and_timestamp() -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [" $value | toUpper ", ' $value | printf "%d" ', ' $value | printf "%s %f" ', " .Value ", ""]
+    "body",
+    [
+        "- $value -",
+        " $value | toUpper ",
+        ' $value | printf "%d" ',
+        ' $value | printf "%s %f" ',
+        " .Value ",
+        "",
+    ],
 )
 def test_unsupported_forms_are_rejected(body: str) -> None:
     with pytest.raises(ValueError, match=r"unsupported template|printf"):

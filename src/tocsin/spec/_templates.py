@@ -36,7 +36,7 @@ SUPPORTED_TEMPLATES = (
     ' humanizePercentage, humanizeTimestamp, printf "%.2f" (verbs %f %e %g with flags, width, precision),'
     " {{ $labels.NAME }}, {{ $externalLabels.NAME }}"
 )
-_TEMPLATE_RE = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
+_TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)  # trim markers {{- -}} stay unsupported
 _NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _LABEL_RE = re.compile(rf"^\$(labels|externalLabels)\.({_NAME})$")
 _PIPE_RE = re.compile(r'^\$value\s*\|\s*(?:(\w+)|printf\s+"([^"\\]*)")$')
