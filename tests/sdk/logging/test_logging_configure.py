@@ -228,3 +228,19 @@ def test_a_foreign_handler_sees_structlog_events_and_counts_stay_single(
     ]
     assert len(foreign.lines) == 1 and "'through_stdlib'" in foreign.lines[0]  # the event dict, unformatted
     assert sample_value(tocsin_metrics, "log_messages_total", {"level": "info", "logger": "svc"}) == 3
+
+
+def test_a_stdlib_record_is_rendered_once_for_every_json_output(
+    tmp_path: Path, stream: io.StringIO, tocsin_metrics: Metrics
+) -> None:
+    path = tmp_path / "app.log"
+    tlog.configure("production", "INFO", "svc", stream=stream, file=tlog.LogFile(path, level="INFO"))
+    try:
+        {}["missing"]
+    except KeyError:
+        logging.getLogger("lib").error("failed %s", "lookup", exc_info=True, extra={"order_id": 7})
+    (on_console,) = json_lines(stream.getvalue())
+    assert json_lines(path.read_text()) == [on_console]  # same timestamp: one rendering for both
+    assert (on_console["event"], on_console["order_id"], on_console["service"]) == ("failed lookup", 7, "svc")
+    assert on_console["exception"].endswith("KeyError: 'missing'")
+    assert list(on_console)[:4] == ["timestamp", "level", "logger", "event"]

@@ -32,8 +32,14 @@ from tocsin.sdk.metrics import Metrics
 
 from . import _direct
 from ._outputs import CountingHandler, LogFile, file_handler, level_number
-from ._processors import console_renderer, json_renderer, native_processor, shared_processors
-from ._stdlib import PipelineFormatter, sink_factory, to_sink
+from ._processors import (
+    console_renderer,
+    json_renderer,
+    native_processor,
+    record_processor,
+    shared_processors,
+)
+from ._stdlib import LastLine, PipelineFormatter, sink_factory, to_sink
 
 __all__ = ["configure", "get_logger", "is_configured", "reset"]
 
@@ -81,7 +87,14 @@ def configure(
     global _configured, _saved_root_level
     minimum = level_number(level)
     render_json = environment == "production" if json is None else json
-    shared = [*shared_processors(service, environment), *processors]
+    shared = [*shared_processors(service, environment), *processors]  # for capture_logs()
+    from_record = record_processor(service, environment)
+    json_line_cache = LastLine()  # the JSON outputs render a stdlib record once between them
+
+    def formatter(renderer: list[Processor], json_output: bool = True) -> logging.Formatter:
+        cache = json_line_cache if json_output else None
+        return PipelineFormatter(from_record, processors, renderer, cache)
+
     handlers: list[logging.Handler] = []
     json_outputs: list[logging.StreamHandler[Any]] = []  # written directly by the router (see _direct)
     record_outputs: list[logging.Handler] = []
@@ -90,18 +103,18 @@ def configure(
         console_handler.setLevel(level_number(console_level) if console_level is not None else minimum)
         colors = not render_json and _is_tty(stream if stream is not None else sys.stdout)
         console_handler.setFormatter(
-            _formatter(shared, json_renderer() if render_json else console_renderer(colors))
+            formatter(json_renderer(), True) if render_json else formatter(console_renderer(colors), False)
         )
         handlers.append(console_handler)
         (json_outputs if render_json else record_outputs).append(console_handler)
     if file is not None:
         file_output = file_handler(file if isinstance(file, LogFile) else LogFile(file))
-        file_output.setFormatter(_formatter(shared, json_renderer()))
+        file_output.setFormatter(formatter(json_renderer()))
         handlers.append(file_output)
         json_outputs.append(file_output)
     if alert_handler is not None:
         alert_handler.setLevel(level_number(alert_level))
-        alert_handler.setFormatter(_formatter(shared, json_renderer()))
+        alert_handler.setFormatter(formatter(json_renderer()))
         handlers.append(alert_handler)
         record_outputs.append(alert_handler)
     counter = None
@@ -136,10 +149,6 @@ def configure(
             cache_logger_on_first_use=True,
         )
         _configured = True
-
-
-def _formatter(shared: list[Processor], renderer: list[Processor]) -> logging.Formatter:
-    return PipelineFormatter(shared, renderer)
 
 
 def _is_tty(stream: Any) -> bool:

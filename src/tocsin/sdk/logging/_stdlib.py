@@ -10,7 +10,7 @@ time per line, see ``benchmarks/log_lines.py``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import structlog
@@ -18,7 +18,7 @@ from structlog.typing import EventDict, Processor
 
 from . import _direct
 
-__all__ = ["PipelineFormatter", "StdlibSink", "sink_factory", "to_sink"]
+__all__ = ["LastLine", "PipelineFormatter", "StdlibSink", "sink_factory", "to_sink"]
 
 
 class StdlibSink:
@@ -82,35 +82,61 @@ def sink_factory() -> Any:
     return factory
 
 
+class LastLine:
+    """The last record a JSON formatter of one configuration rendered, and its line.
+
+    The console and the file render a stdlib record to the same JSON: the
+    first output renders it (one timestamp, the exception formatted once), the
+    next ones reuse the line.
+    """
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: tuple[logging.LogRecord | None, str] = (None, "")
+
+
 class PipelineFormatter(logging.Formatter):
     """Renders a record with structlog processors, without copying it.
 
     Records from structlog carry their processed event dict in ``msg``; records
-    from other loggers first go through ``foreign_chain`` (the shared processors).
-    The record is not modified, so other handlers can format it too.
+    from other loggers first go through ``from_record`` (the shared processors in
+    one function) and ``processors`` (the user's). The record is not modified,
+    so other handlers can format it too. Formatters given the same ``shared``
+    render a record once between them.
     """
 
-    def __init__(self, foreign_chain: Sequence[Processor], renderer: Sequence[Processor]) -> None:
+    def __init__(
+        self,
+        from_record: Callable[[logging.LogRecord], EventDict],
+        processors: Sequence[Processor],
+        renderer: Sequence[Processor],
+        shared: LastLine | None = None,
+    ) -> None:
         super().__init__()
-        self.foreign_chain = tuple(foreign_chain)
+        self.from_record = from_record
+        self.processors = tuple(processors)
         self.renderer = tuple(renderer)
+        self.shared = shared
 
     def format(self, record: logging.LogRecord) -> str:
+        shared = self.shared
+        if shared is not None:
+            last = shared.last
+            if last[0] is record:
+                return last[1]
         method: str | None = getattr(record, "_name", None)
         ed: Any
         if method is not None and isinstance(record.msg, dict):
             ed = dict(record.msg)
         else:
             method = record.levelname.lower()
-            ed = {"event": record.getMessage(), "_record": record, "_from_structlog": False}
-            if record.exc_info:
-                ed["exc_info"] = record.exc_info
-            if record.stack_info:
-                ed["stack_info"] = record.stack_info
-            for processor in self.foreign_chain:
+            ed = self.from_record(record)
+            for processor in self.processors:
                 ed = processor(None, method, ed)
-            ed.pop("_record", None)
-            ed.pop("_from_structlog", None)
         for processor in self.renderer:
             ed = processor(None, method, ed)
-        return str(ed)
+        line = str(ed)
+        if shared is not None:
+            shared.last = (record, line)
+        return line
