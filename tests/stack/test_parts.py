@@ -6,6 +6,7 @@ import asyncio
 import socket
 import sys
 import time
+import typing
 from pathlib import Path
 
 import httpx
@@ -160,3 +161,34 @@ def test_missing_receiver_extra_is_named_before_start(
     monkeypatch.setitem(sys.modules, "aiosmtpd", None)  # what an install without the extra looks like
     with pytest.raises(StackError, match=r"needs aiosmtpd \(pip install 'tocsin\[receiver\]'"):
         build_plan(StackSettings(state_dir=tmp_path), StackLayout(tmp_path))
+
+
+def test_receiver_http_server_over_a_real_socket(tmp_path: Path) -> None:
+    """The receiver's own HTTP/1.1 server: keep-alive, chunked bodies, 404/405, and 400 on garbage."""
+    from tocsin.stack._httpd import serve_connection
+
+    history = AlertHistory(tmp_path / "a.sqlite")
+    app = create_app(history)
+
+    async def drive() -> None:
+        server = await asyncio.start_server(lambda r, w: serve_connection(app.handle, r, w), "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            assert (await client.post("/webhook", json=_payload("firing"))).json() == {"stored": 1}
+
+            async def chunks() -> typing.AsyncIterator[bytes]:
+                yield b'{"text": "'
+                yield b'hi"}'
+
+            assert (await client.post("/slack/T/B", content=chunks())).text == "ok"
+            assert (await client.get("/webhook")).status_code == 405
+            assert (await client.get("/nope")).status_code == 404
+            assert (await client.get("/api/v1/slack", params={"limit": "1"})).json()[0]["text"] == "hi"
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"garbage\r\n\r\n")
+        assert (await reader.read()).startswith(b"HTTP/1.1 400 ")
+        writer.close()
+        server.close()
+
+    asyncio.run(drive())
+    history.close()

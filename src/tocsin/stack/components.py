@@ -249,7 +249,7 @@ def _logwatch(settings: StackSettings, layout: StackLayout) -> Component:
 
 def _ensure_receiver_installed() -> None:
     """The receiver needs the ``receiver`` extra; say so before anything starts, not in a log file."""
-    missing = [m for m in ("aiosmtpd", "starlette", "uvicorn") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("aiosmtpd",) if importlib.util.find_spec(m) is None]
     if missing:
         raise StackError(
             f"the alert receiver needs {', '.join(missing)} (pip install 'tocsin[receiver]', "

@@ -17,19 +17,30 @@ import asyncio
 import email
 import email.policy
 import json
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
 
+from tocsin.stack._httpd import Response, serve_connection
 from tocsin.stack.history import AlertHistory
 
-__all__ = ["MailSink", "Received", "create_app", "main", "serve"]
+__all__ = ["MailSink", "Received", "ReceiverApp", "create_app", "main", "serve"]
+
+_TEXT = "text/plain; charset=utf-8"
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    # byte for byte what starlette's JSONResponse wrote before the receiver dropped it
+    body = json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
+    return status, "application/json", body.encode()
+
+
+def _text(text: str, status: int = 200, media_type: str = _TEXT) -> Response:
+    return status, media_type, text.encode()
 
 
 class Received:
@@ -76,99 +87,124 @@ class MailSink:
         return "250 Message accepted for delivery"
 
 
-def create_app(history: AlertHistory, received: Received | None = None) -> Starlette:
-    """The receiver's HTTP side; ``received`` counts notifications for ``/metrics``."""
-    received = received or Received()
+class ReceiverApp:
+    """The receiver's HTTP side: routes ``(method, target, body)`` to the history; also an ASGI app.
 
-    async def webhook(request: Request) -> Response:
+    A handful of fixed routes do not need a web framework, and the process runs all day (see _httpd).
+    """
+
+    def __init__(self, history: AlertHistory, received: Received | None = None) -> None:
+        self.history = history
+        self.received = received or Received()
+        metrics = "text/plain; version=0.0.4; charset=utf-8"
+        self._get: dict[str, Callable[[dict[str, str]], Response]] = {
+            "/api/v1/notifications": self._notifications,
+            "/api/v1/deliveries": lambda q: self._table("deliveries", q),
+            "/api/v1/mails": lambda q: self._table("mails", q),
+            "/api/v1/slack": lambda q: self._table("slack_messages", q),
+            "/-/ready": lambda q: _text("tocsin receiver is ready.\n"),
+            "/-/healthy": lambda q: _text("tocsin receiver is ready.\n"),
+            "/metrics": lambda q: _text(self.received.exposition(), media_type=metrics),
+        }
+
+    async def handle(self, method: str, target: str, body: bytes) -> Response:
+        """One request; any exception becomes a 500 with no detail, like the server it replaced."""
+        parts = urlsplit(target)
+        path, query = parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
         try:
-            payload = await request.json()
+            if path == "/webhook" or path.startswith("/slack/"):
+                if method != "POST":
+                    return _text("Method Not Allowed", 405)
+                return self._webhook(body) if path == "/webhook" else self._slack(path[7:], body)
+            route = self._get.get(path)
+            if route is None:
+                return _text("Not Found", 404)
+            if method not in ("GET", "HEAD"):
+                return _text("Method Not Allowed", 405)
+            return route(query)
+        except Exception:
+            return _text("Internal Server Error", 500)
+
+    def _webhook(self, body: bytes) -> Response:
+        try:
+            payload = json.loads(body)
         except json.JSONDecodeError:
-            return JSONResponse({"error": "body is not JSON"}, status_code=400)
+            return _json({"error": "body is not JSON"}, 400)
         if not isinstance(payload, dict) or not isinstance(payload.get("alerts"), list):
-            return JSONResponse(
-                {"error": "not an Alertmanager webhook payload (no alerts list)"}, status_code=400
-            )
-        new = history.record_webhook(payload)
-        received.inc("webhook")
-        return JSONResponse({"stored": new})
+            return _json({"error": "not an Alertmanager webhook payload (no alerts list)"}, 400)
+        new = self.history.record_webhook(payload)
+        self.received.inc("webhook")
+        return _json({"stored": new})
 
-    async def slack(request: Request) -> Response:
+    def _slack(self, path: str, body: bytes) -> Response:
         try:
-            payload = await request.json()
+            payload = json.loads(body)
         except json.JSONDecodeError:
-            return PlainTextResponse("invalid_payload", status_code=400)
+            return _text("invalid_payload", 400)
         if not isinstance(payload, dict) or not (payload.get("text") or payload.get("attachments")):
-            return PlainTextResponse("no_text", status_code=400)  # what Slack itself answers
-        history.record_slack(request.path_params["path"], payload)
-        received.inc("slack")
-        return PlainTextResponse("ok")
+            return _text("no_text", 400)  # what Slack itself answers
+        self.history.record_slack(path, payload)
+        self.received.inc("slack")
+        return _text("ok")
 
-    async def notifications(request: Request) -> Response:
-        q = request.query_params
-        rows = history.notifications(
+    def _notifications(self, q: dict[str, str]) -> Response:
+        rows = self.history.notifications(
             status=q.get("status"), alertname=q.get("alertname"), limit=int(q.get("limit", "100"))
         )
-        return JSONResponse(rows)
+        return _json(rows)
 
-    def table(name: str) -> Any:
-        async def endpoint(request: Request) -> Response:
-            return JSONResponse(history.table(name, int(request.query_params.get("limit", "100"))))
+    def _table(self, name: str, q: dict[str, str]) -> Response:
+        return _json(self.history.table(name, int(q.get("limit", "100"))))
 
-        return endpoint
+    async def __call__(
+        self,
+        scope: dict[str, Any],
+        receive: Callable[[], Awaitable[dict[str, Any]]],
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> None:
+        """ASGI, so the routes can be driven in-process (httpx.ASGITransport) or mounted elsewhere."""
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        target = scope["path"] + (f"?{scope['query_string'].decode()}" if scope.get("query_string") else "")
+        status, media_type, content = await self.handle(scope["method"], target, body)
+        headers = [(b"content-type", media_type.encode()), (b"content-length", str(len(content)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
 
-    async def ready(request: Request) -> Response:
-        return PlainTextResponse("tocsin receiver is ready.\n")
 
-    async def metrics(request: Request) -> Response:
-        return PlainTextResponse(received.exposition(), media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    app = Starlette(
-        routes=[
-            Route("/webhook", webhook, methods=["POST"]),
-            Route("/slack/{path:path}", slack, methods=["POST"]),
-            Route("/api/v1/notifications", notifications),
-            Route("/api/v1/deliveries", table("deliveries")),
-            Route("/api/v1/mails", table("mails")),
-            Route("/api/v1/slack", table("slack_messages")),
-            Route("/-/ready", ready),
-            Route("/-/healthy", ready),
-            Route("/metrics", metrics),
-        ]
-    )
-    app.state.received = received
-    return app
+def create_app(history: AlertHistory, received: Received | None = None) -> ReceiverApp:
+    """The receiver's HTTP side; ``received`` counts notifications for ``/metrics``."""
+    return ReceiverApp(history, received)
 
 
 async def serve(host: str, port: int, smtp_port: int | None, db: str) -> None:
-    """HTTP and SMTP in one event loop; returns when uvicorn gets SIGTERM/SIGINT."""
-    import uvicorn
-
+    """HTTP and SMTP in one event loop; returns on SIGTERM/SIGINT."""
     history = AlertHistory(db)
     app = create_app(history)
-    smtp_server = None
-    if smtp_port:
-        loop = asyncio.get_running_loop()
-        handler = MailSink(history, app.state.received)
-        smtp_server = await loop.create_server(
-            lambda: SMTP(handler, hostname="tocsin-receiver"), host, smtp_port
-        )
-    # plain asyncio + h11: uvloop and httptools buy nothing for a few notifications and cost RSS
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        loop="asyncio",
-        http="h11",
-    )
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    servers: list[asyncio.AbstractServer] = []
     try:
-        await uvicorn.Server(config).serve()
+        if smtp_port:
+            handler = MailSink(history, app.received)
+            servers.append(
+                await loop.create_server(lambda: SMTP(handler, hostname="tocsin-receiver"), host, smtp_port)
+            )
+        servers.append(
+            await asyncio.start_server(lambda r, w: serve_connection(app.handle, r, w), host, port)
+        )
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
     finally:
-        if smtp_server is not None:
-            smtp_server.close()
+        for server in servers:
+            server.close()
         history.close()
 
 
