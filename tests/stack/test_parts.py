@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import sys
 import time
 import typing
@@ -192,3 +193,17 @@ def test_receiver_http_server_over_a_real_socket(tmp_path: Path) -> None:
 
     asyncio.run(drive())
     history.close()
+
+
+@pytest.mark.parametrize(
+    ("module", "unwanted"),
+    [
+        ("tocsin.stack.receiver", ("starlette", "uvicorn", "pydantic", "tocsin.spec", "httpx", "psutil")),
+        ("tocsin.stack.supervisor", ("httpx", "psutil", "sqlite3", "pydantic", "tocsin.spec", "email")),
+    ],
+)
+def test_long_running_processes_stay_light(module: str, unwanted: tuple[str, ...]) -> None:
+    """The receiver and supervisor run as long as the stack: every MB counts (benchmarks/stack_startup.py)."""
+    code = f"import sys, {module}; print(sorted(m for m in {unwanted!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", f"importing {module} imports {out.stdout.strip()}"
