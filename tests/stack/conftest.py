@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.conftest import free_port, wait_for
+from tests.conftest import free_port, free_ports, wait_for
 from tests.stack._bundles import hand_bundle
 
 from tocsin.stack import StackLayout, StackSettings, Supervisor, build_plan, install_bundle
@@ -23,17 +23,18 @@ from tocsin.stack.state import read_state
 
 def free_settings(root: Path) -> StackSettings:
     """Settings with every port picked free now, so parallel suites never collide."""
+    ports = iter(free_ports(10))  # distinct: two free_port() calls may return the same port
     return StackSettings(
         state_dir=root,
-        prometheus=free_port(),
-        alertmanager=free_port(),
-        pushgateway=free_port(),
-        node_exporter=free_port(),
-        receiver=free_port(),
-        receiver_smtp=free_port(),
-        ha_prometheus=free_port(),
-        ha_alertmanager=free_port(),
-        cluster=(free_port(), free_port()),
+        prometheus=next(ports),
+        alertmanager=next(ports),
+        pushgateway=next(ports),
+        node_exporter=next(ports),
+        receiver=next(ports),
+        receiver_smtp=next(ports),
+        ha_prometheus=next(ports),
+        ha_alertmanager=next(ports),
+        cluster=(next(ports), next(ports)),
     )
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from tests.conftest import free_port, wait_for
+from tests.conftest import free_port, free_ports, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +108,7 @@ def _alive(pid: int, create_time: float) -> bool:
 def project(tmp_path: Path) -> Iterator[Project]:
     names = ["prometheus", "alertmanager", "pushgateway", "node_exporter", "receiver", "smtp", "console"]
     names += ["ha_prometheus", "ha_alertmanager", "cluster0", "cluster1", "refused"]
-    proj = Project(tmp_path, {name: free_port() for name in names})
+    proj = Project(tmp_path, dict(zip(names, free_ports(len(names)), strict=True)))
     proj.write()
     yield proj
     proj.tocsin("down", "--timeout", "5")  # whatever a failed test left behind
