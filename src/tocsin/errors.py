@@ -28,7 +28,15 @@ __all__ = [
     "StackError",
     "TocsinError",
     "UsageError",
+    "brief",
 ]
+
+
+def brief(value: object, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters with an ellipsis: a message quotes what was wrong
+    without pasting a 60 MB value (or a 5,000-term expression) into the terminal."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 4]}...{text[-1]}"
 
 
 class TocsinError(Exception):

@@ -132,3 +132,15 @@ def test_lint_warns_about_histogram_quantile_without_rate(tmp_path: Path) -> Non
     )
     warnings = [str(w) for w in spec_warnings(load_spec(_write(tmp_path, text)))]
     assert any("histogram_quantile() over buckets without rate()" in w for w in warnings), warnings
+
+
+def test_a_webhook_left_on_the_default_receiver_port_is_a_warning(tmp_path: Path) -> None:
+    """The starter's webhook after the stack's ports moved (9095 taken by another stack here)."""
+    moved = STARTER_SPEC.replace("scrape:", "stack: {receiver: {port: 19595}}\nscrape:", 1)
+    path = _write(tmp_path, moved)
+    warnings = [str(w) for w in spec_warnings(load_spec(path))]
+    said = "http://127.0.0.1:9095/webhook aims at the receiver's default port 9095, but this stack's"
+    assert any(said in w and "(use http://127.0.0.1:19595/webhook)" in w for w in warnings), warnings
+    fixed = moved.replace("127.0.0.1:9095/webhook", "127.0.0.1:19595/webhook")
+    assert not any("default port" in str(w) for w in spec_warnings(load_spec(_write(tmp_path, fixed))))
+    assert not any("default port" in str(w) for w in spec_warnings(load_spec(_write(tmp_path, STARTER_SPEC))))

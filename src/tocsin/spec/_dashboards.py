@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 
 from tocsin.spec._promql import PromQL
-from tocsin.spec._types import AlertName, Duration, Name, StrictModel
+from tocsin.spec._types import AlertName, Name, PositiveDuration, StrictModel, duration_seconds
 
 __all__ = ["PANEL_KINDS", "UNITS", "Dashboard", "Panel", "PanelThresholds"]
 
@@ -45,6 +45,10 @@ class Panel(StrictModel):
     legend: str | None = None
     thresholds: PanelThresholds | None = None
     alert: AlertName | None = None
+    #: bars over a fixed window whatever the time picker says (seed 003: ``range: 7d``) ...
+    range: PositiveDuration | None = None
+    #: ... one bar per ``period`` (``1d``: the expression should cover it, e.g. ``increase(x[1d])``)
+    period: PositiveDuration | None = None
 
     @field_validator("unit")
     @classmethod
@@ -53,13 +57,28 @@ class Panel(StrictModel):
             raise ValueError(f"unknown unit {unit!r}: use one of {', '.join(UNITS)}")
         return unit
 
+    @model_validator(mode="after")
+    def _bars_window(self) -> Panel:
+        if (self.range is None) != (self.period is None):
+            raise ValueError(
+                "range and period go together: give both, e.g. range: 7d with period: 1d (one bar per day)"
+            )
+        if self.range is not None and self.period is not None:
+            if self.kind != "bars":
+                raise ValueError(f"range/period draw one bar per period: use kind: bars, not {self.kind}")
+            if not 0 < duration_seconds(self.period) <= duration_seconds(self.range):
+                raise ValueError(
+                    f"period {self.period} does not fit in range {self.range}: shorten the period"
+                )
+        return self
+
 
 class Dashboard(StrictModel):
     """A dashboard rendered by the console, ``tocsin top`` and Grafana alike."""
 
     title: str
     uid: Name | None = None
-    refresh: Duration = "30s"
+    refresh: PositiveDuration = "30s"
     time_from: str = "now-6h"
     panels: list[Panel]
 

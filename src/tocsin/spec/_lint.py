@@ -7,17 +7,23 @@
 - ``$value`` in alert labels (every new value is a new alert);
 - ``histogram_quantile`` on raw cumulative buckets, without ``rate()`` (seed 002's mistake);
 - ``$labels.X`` in an alert, or a route grouping by ``X``, when the alert's expression cannot
-  carry ``X`` (``sum(rate(x[5m]))`` drops ``instance``): the text is always empty, the group one.
+  carry ``X`` (``sum(rate(x[5m]))`` drops ``instance``): the text is always empty, the group one;
+- an alert given only a ``severity`` whose expression filters nothing (no comparison, ``and``,
+  ``unless`` or ``absent()``): it fires whenever the series exists, at 0 too
+  (``sum(increase(log_lines_total{level="ERROR"}[5m]))`` pages all day).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
+
+import promql_parser
 
 from tocsin.spec._labels import output_labels
 from tocsin.spec._model import Alert, Spec
-from tocsin.spec._promql import range_selectors
+from tocsin.spec._promql import parse_promql, range_selectors
 from tocsin.spec._types import duration_seconds, format_duration
 
 __all__ = ["lint_spec"]
@@ -26,6 +32,9 @@ Loc = tuple[str | int, ...]
 _COUNTER_FUNCTIONS = frozenset({"rate", "irate", "increase", "resets"})
 _COUNTER_SUFFIXES = ("_total", "_count", "_sum", "_bucket", "_created")
 _LABEL_REF_RE = re.compile(r"\$labels\.([a-zA-Z_][a-zA-Z0-9_]*)")
+_COMPARISONS = frozenset({"==", "!=", ">", "<", ">=", "<="})
+#: Functions that return nothing when their input exists: they are the condition.
+_FILTERING_FUNCTIONS = frozenset({"absent", "absent_over_time"})
 #: Labels tocsin puts on every alert itself, whatever its expression.
 _MANAGED_LABELS = frozenset({"alertname", "severity", "priority", "service", "slo", "app", "replica"})
 
@@ -36,6 +45,43 @@ def _expressions(spec: Spec) -> Iterator[tuple[Loc, str]]:
     for d, dashboard in enumerate(spec.dashboards):
         for p, panel in enumerate(dashboard.panels):
             yield ("dashboards", d, "panels", p, "expr"), panel.expr
+
+
+def _filters(node: Any) -> bool:
+    """Whether ``node`` can return no series although its inputs exist: a comparison (not ``bool``),
+    ``and``/``unless``, ``absent()``, or any of those inside (``sum(x > 5)`` is empty when none passes)."""
+    if isinstance(node, promql_parser.BinaryExpr):
+        op = str(node.op)
+        if op in _COMPARISONS and not (node.modifier is not None and node.modifier.return_bool):
+            return True
+        if op in ("and", "unless"):
+            return True
+        if op == "or":  # empty only when both sides are
+            return _filters(node.lhs) and _filters(node.rhs)
+        return _filters(node.lhs) or _filters(node.rhs)
+    if isinstance(node, promql_parser.Call):
+        return node.func.name in _FILTERING_FUNCTIONS or any(_filters(arg) for arg in node.args)
+    inner = getattr(node, "expr", None)  # parentheses, aggregations, subqueries, unary minus
+    return inner is not None and not isinstance(inner, str) and _filters(inner)
+
+
+def _reads_series(node: Any) -> bool:
+    """Whether ``node`` reads any series (``vector(1)``, a heartbeat, reads none: it fires by design)."""
+    if isinstance(node, promql_parser.VectorSelector | promql_parser.MatrixSelector):
+        return True
+    children = [getattr(node, attr, None) for attr in ("expr", "lhs", "rhs")]
+    children += list(getattr(node, "args", None) or ())
+    return any(_reads_series(c) for c in children if isinstance(c, promql_parser.Expr))
+
+
+def _always_fires(alert: Alert) -> bool:
+    if alert.levels():
+        return False  # the thresholds are the comparison
+    try:
+        node = parse_promql(alert.expr)
+    except ValueError:
+        return False
+    return _reads_series(node) and not _filters(node)
 
 
 def lint_spec(spec: Spec) -> Iterator[tuple[Loc, str, str]]:
@@ -68,11 +114,18 @@ def lint_spec(spec: Spec) -> Iterator[tuple[Loc, str, str]]:
                     "rate/increase need a counter (_total); for a gauge use deriv() or delta()",
                 )
     for i, alert in enumerate(spec.alerts):
-        if alert.levels() and not alert.for_:
+        if alert.levels() and not alert.waits():
             yield (
                 ("alerts", i, "name"),
-                f"alert {alert.name!r} has no 'for'",
+                f"alert {alert.name!r} has no 'for'" + ("" if not alert.for_ else " on every level"),
                 "a single bad sample will fire it",
+            )
+        if _always_fires(alert):
+            yield (
+                ("alerts", i, "expr"),
+                f"alert {alert.name!r} fires whenever {alert.expr!r} has a series, even at 0: it compares"
+                " nothing",
+                "add a condition (e.g. '> 0'), or give warning/critical thresholds instead of severity",
             )
         for label, value in alert.labels.items():
             if "$value" in value:

@@ -1,5 +1,4 @@
-"""YAML with line numbers: plain data from the fast safe loader, and a path → position map
-built from ruamel.yaml's round-trip nodes when a position is first asked for.
+"""Where each node of a spec file is: ``path → (line, column)``, as :mod:`tocsin.spec._yaml` recorded it.
 
 A path is the tuple of keys and indexes that pydantic also reports in an
 error's ``loc`` (``("alerts", 0, "for")``), so a validation error, a semantic
@@ -12,43 +11,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
-
-from tocsin.errors import Problem, SpecError
+from tocsin.errors import Problem
+from tocsin.spec._read import read_text
+from tocsin.spec._yaml import COLUMNS, Loc, Positions, parse_yaml
 
 __all__ = ["Locator", "read_yaml"]
 
-Loc = tuple[str | int, ...]
-
 
 class Locator:
-    """Positions (1-based line, column) of every key and value in one YAML file.
+    """Positions (1-based line, column) of every key and value in one YAML file."""
 
-    Positions cost a second, round-trip parse (pure Python, slow on big specs),
-    so it happens only when a problem or warning needs a position.
-    """
-
-    def __init__(self, file: str, text: str = "") -> None:
+    def __init__(self, file: str, positions: Positions | None = None) -> None:
         self.file = file
-        self._text: str | None = text
-        self._values: dict[Loc, tuple[int, int]] = {}
-        self._keys: dict[Loc, tuple[int, int]] = {}
-
-    def _positions(self) -> tuple[dict[Loc, tuple[int, int]], dict[Loc, tuple[int, int]]]:
-        if self._text is not None:
-            text, self._text = self._text, None
-            self.record(YAML(typ="rt").load(text), ())
-        return self._values, self._keys
-
-    @property
-    def values(self) -> dict[Loc, tuple[int, int]]:
-        return self._positions()[0]
-
-    @property
-    def keys(self) -> dict[Loc, tuple[int, int]]:
-        return self._positions()[1]
+        self.values, self.keys = positions if positions is not None else ({}, {})
+        #: generated path prefix → the path of what generated it (see ``tocsin.spec._checks``)
+        self.origins: dict[Loc, Loc] = {}
 
     def where(self, loc: Sequence[str | int], *, key: bool = False) -> tuple[int, int]:
         """Line and column of the node at ``loc`` (its key if ``key``), or of its nearest ancestor.
@@ -57,74 +34,35 @@ class Locator:
         ``"receivers"`` step is skipped before falling back to ancestors.
         """
         path = tuple(loc)
+        for size in range(len(path), 0, -1):
+            if path[:size] in self.origins and path not in self.values:
+                path = self.origins[path[:size]]
+                key = False
+                break
         alternatives = [path, tuple(p for p in path if p != "receivers")]
         for candidate in alternatives:
             table = self.keys if key and candidate in self.keys else self.values
             if candidate in table:
-                return table[candidate]
+                return divmod(table[candidate], COLUMNS)
         for end in range(len(path) - 1, 0, -1):
             if path[:end] in self.values:
-                return self.values[path[:end]]
+                return divmod(self.values[path[:end]], COLUMNS)
         return (1, 1)
 
     def problem(
         self, loc: Sequence[str | int], message: str, hint: str = "", *, key: bool = False
     ) -> Problem:
         line, column = self.where(loc, key=key)
+        if not hint:  # every problem says how to fix it; at least where its section is documented
+            hint = f"see {loc[0]}: in docs/spec.md" if loc and isinstance(loc[0], str) else "see docs/spec.md"
         return Problem(self.file, line, column, message, hint)
 
-    def record(self, node: Any, path: Loc) -> Any:
-        """Plain Python data for ``node``, recording positions below ``path``."""
-        if isinstance(node, CommentedMap):
-            out: dict[Any, Any] = {}
-            for key, value in node.items():
-                child = (*path, key)
-                key_line, key_col = node.lc.key(key)
-                value_line, value_col = node.lc.value(key)
-                self._keys[child] = (key_line + 1, key_col + 1)
-                self._values[child] = (value_line + 1, value_col + 1)
-                out[key] = self.record(value, child)
-            return out
-        if isinstance(node, CommentedSeq):
-            items: list[Any] = []
-            for index, value in enumerate(node):
-                child = (*path, index)
-                line, col = node.lc.item(index)
-                self._values[child] = (line + 1, col + 1)
-                items.append(self.record(value, child))
-            return items
-        if isinstance(node, str):
-            return str(node)
-        return node
 
+def read_yaml(path: Path | str, display: str, *, what: str = "the spec") -> tuple[Any, Locator]:
+    """Read and parse the YAML file at ``path`` safely: plain data and where each node is.
 
-def _syntax_problem(display: str, err: MarkedYAMLError) -> Problem:
-    mark = err.problem_mark or err.context_mark
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-    what = (err.problem or err.context or "YAML syntax error").strip()
-    if "duplicate key" in what:
-        what = "duplicate key"
-    return Problem(display, line, col, f"YAML syntax error: {what}", "fix the YAML")
-
-
-def read_yaml(path: Path, display: str) -> tuple[Any, Locator]:
-    """Parse ``path``; a YAML syntax error (or duplicate key) becomes a one-problem SpecError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise SpecError(
-            [Problem(display, 0, 0, f"cannot read the spec: {err.strerror}", "check the path")]
-        ) from None
-    locator = Locator(display, text)
-    try:
-        document = YAML(typ="safe").load(text)  # libyaml via ruamel.yaml.clib: ~10x the round-trip parser
-    except YAMLError:
-        # libyaml's messages are terser: report what the round-trip parser says, at its position
-        try:
-            document = YAML(typ="rt").load(text)
-        except MarkedYAMLError as err:
-            raise SpecError([_syntax_problem(display, err)]) from None
-        except YAMLError as err:
-            raise SpecError([Problem(display, 0, 0, f"YAML syntax error: {err}", "fix the YAML")]) from None
-        return locator.record(document, ()), locator
-    return document, locator
+    Raises :class:`~tocsin.errors.SpecError` with one problem, at its line, when the file cannot
+    be read, is not UTF-8 text, is not valid YAML or goes past a limit (size, nesting, aliases).
+    """
+    data, positions = parse_yaml(read_text(path, display, what=what), display)
+    return data, Locator(display, positions)

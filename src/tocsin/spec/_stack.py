@@ -9,22 +9,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from tocsin.spec._types import Duration, StrictModel
+from tocsin import ports
+from tocsin.spec._long_term import LongTerm
+from tocsin.spec._types import Duration, FilePath, StrictModel
 
 __all__ = [
     "AlertmanagerComponent",
     "Component",
+    "ConsoleAuth",
     "ConsoleComponent",
     "HaAlertmanagerComponent",
     "HaPrometheusComponent",
     "HaStack",
     "LogwatchComponent",
     "NodeExporterComponent",
+    "PostgresExporterComponent",
     "PrometheusComponent",
     "PushgatewayComponent",
     "ReceiverComponent",
+    "RedisExporterComponent",
     "Stack",
 ]
 
@@ -40,48 +45,106 @@ class Component(StrictModel):
 
 
 class PrometheusComponent(Component):
-    port: Port = 9090
+    port: Port = ports.PROMETHEUS
     retention: Duration = "15d"
 
 
 class AlertmanagerComponent(Component):
-    port: Port = 9093
+    port: Port = ports.ALERTMANAGER
     #: gossip port, used only when two Alertmanagers cluster (``tocsin up --ha``)
-    cluster_port: Port = 9094
+    cluster_port: Port = ports.ALERTMANAGER_CLUSTER
 
 
 class PushgatewayComponent(Component):
-    port: Port = 9091
+    port: Port = ports.PUSHGATEWAY
 
 
 class NodeExporterComponent(Component):
-    port: Port = 9100
+    port: Port = ports.NODE_EXPORTER
 
 
 class ReceiverComponent(Component):
     """The built-in webhook receiver (also the Slack-compatible sink) and its SMTP sink."""
 
-    port: Port = 9095
-    smtp_port: Port = 2525
+    port: Port = ports.RECEIVER
+    smtp_port: Port = ports.RECEIVER_SMTP
+
+
+class ConsoleAuth(StrictModel):
+    """Credentials the console asks for (none by default: it binds 127.0.0.1); secrets from files only."""
+
+    username: str | None = None
+    password_file: FilePath | None = None
+    bearer_token_file: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> ConsoleAuth:
+        basic = self.username is not None or self.password_file is not None
+        if basic == (self.bearer_token_file is not None):
+            raise ValueError(
+                "one way to authenticate: give username + password_file (HTTP Basic) or bearer_token_file"
+            )
+        if basic and not (self.username and self.password_file):
+            raise ValueError("HTTP Basic needs a username and a password_file: add the missing one")
+        return self
 
 
 class ConsoleComponent(Component):
-    port: Port = 9096
+    """``tocsin console``: dashboards, alerts, silences, targets, rules, health, logs and explore."""
+
+    port: Port = ports.CONSOLE
+    auth: ConsoleAuth | None = None
 
 
 class LogwatchComponent(Component):
     """``tocsin logwatch`` on the spec's ``logs:`` section; started only when that section is present."""
 
-    port: Port = 9098
+    port: Port = ports.LOGWATCH
+
+
+class RedisExporterComponent(Component):
+    """Debian's ``prometheus-redis-exporter`` for the Redis a cache pack uses (``redis_memory_used_bytes``,
+    seed 000's "Redis memory"); off unless enabled. The password, if any, is read from ``password_file``."""
+
+    enabled: bool = False
+    port: Port = ports.REDIS_EXPORTER
+    address: str = "redis://127.0.0.1:6379"
+    password_file: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _no_inline_password(self) -> RedisExporterComponent:
+        if "@" in self.address.partition("://")[2]:
+            raise ValueError("address must not carry credentials: put the password in password_file")
+        return self
+
+
+class PostgresExporterComponent(Component):
+    """Debian's ``prometheus-postgres-exporter`` for the PostgreSQL a db pack uses (``pg_*``); off unless
+    enabled. ``uri`` is host:port/database?options, without credentials; the password comes from
+    ``password_file`` (passed to the exporter as ``DATA_SOURCE_PASS_FILE``, never on its command line)."""
+
+    enabled: bool = False
+    port: Port = ports.POSTGRES_EXPORTER
+    uri: str = "127.0.0.1:5432/postgres?sslmode=disable"
+    user: str = "postgres"
+    password_file: FilePath | None = None
+
+    @model_validator(mode="after")
+    def _no_inline_password(self) -> PostgresExporterComponent:
+        if "@" in self.uri or "://" in self.uri:
+            raise ValueError(
+                "uri is host:port/database?options (no scheme, no credentials): e.g. 127.0.0.1:5432/app"
+            )
+        return self
 
 
 class HaPrometheusComponent(PrometheusComponent):
-    port: Port = 9190
+    port: Port = ports.HA_PROMETHEUS
 
 
 class HaAlertmanagerComponent(AlertmanagerComponent):
-    port: Port = 9193
-    cluster_port: Port = 9194
+    port: Port = ports.HA_ALERTMANAGER
+    cluster_port: Port = ports.HA_ALERTMANAGER_CLUSTER
 
 
 class HaStack(StrictModel):
@@ -97,7 +160,7 @@ class Stack(StrictModel):
     HA replicas 9190/9193."""
 
     host: str = "127.0.0.1"
-    state_dir: str = ".tocsin"
+    state_dir: FilePath = ".tocsin"
     prometheus: PrometheusComponent = PrometheusComponent()
     alertmanager: AlertmanagerComponent = AlertmanagerComponent()
     pushgateway: PushgatewayComponent = PushgatewayComponent()
@@ -105,4 +168,8 @@ class Stack(StrictModel):
     receiver: ReceiverComponent = ReceiverComponent()
     console: ConsoleComponent = ConsoleComponent()
     logwatch: LogwatchComponent = LogwatchComponent()
+    redis_exporter: RedisExporterComponent = RedisExporterComponent()
+    postgres_exporter: PostgresExporterComponent = PostgresExporterComponent()
     ha: HaStack = HaStack()
+    #: a long-term store every Prometheus remote-writes to (``victoriametrics`` or a URL; spec/_long_term.py)
+    long_term: LongTerm | None = None

@@ -18,6 +18,7 @@ from decimal import Decimal
 
 __all__ = [
     "SUPPORTED_TEMPLATES",
+    "TEMPLATE_RE",
     "Template",
     "expand",
     "go_float",
@@ -36,7 +37,7 @@ SUPPORTED_TEMPLATES = (
     ' humanizePercentage, humanizeTimestamp, printf "%.2f" (verbs %f %e %g with flags, width, precision),'
     " {{ $labels.NAME }}, {{ $externalLabels.NAME }}"
 )
-_TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)  # trim markers {{- -}} stay unsupported
+TEMPLATE_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)  # trim markers {{- -}} stay unsupported
 _NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
 _LABEL_RE = re.compile(rf"^\$(labels|externalLabels)\.({_NAME})$")
 _PIPE_RE = re.compile(r'^\$value\s*\|\s*(?:(\w+)|printf\s+"([^"\\]*)")$')
@@ -258,7 +259,7 @@ def parse_template(body: str) -> Template:
 def template_parts(text: str) -> list[tuple[str, Template | ValueError]]:
     """Every ``{{ ... }}`` of ``text`` with its parse (or the reason it cannot be expanded)."""
     found: list[tuple[str, Template | ValueError]] = []
-    for match in _TEMPLATE_RE.finditer(text):
+    for match in TEMPLATE_RE.finditer(text):
         try:
             found.append((match.group(1), parse_template(match.group(1))))
         except ValueError as err:
@@ -271,4 +272,4 @@ def expand(
 ) -> str:
     """``template`` with its ``{{ ... }}`` parts filled in for one alert, as Prometheus would."""
     ext = external or {}
-    return _TEMPLATE_RE.sub(lambda m: parse_template(m.group(1)).render(value, labels, ext), template)
+    return TEMPLATE_RE.sub(lambda m: parse_template(m.group(1)).render(value, labels, ext), template)

@@ -6,23 +6,30 @@ sentence a person can act on; the loader turns it into ``file:line:col``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict
+
+from tocsin.durations import DURATION_EXAMPLES, duration_ms, duration_seconds, format_duration
+from tocsin.errors import brief
 
 __all__ = [
     "AlertName",
     "Comparison",
     "Duration",
+    "FilePath",
     "LabelName",
     "Name",
+    "PositiveDuration",
     "Priority",
     "Severity",
     "StrictModel",
     "Threshold",
+    "WaitDuration",
     "clean_number",
     "duration_seconds",
     "format_duration",
@@ -32,50 +39,56 @@ __all__ = [
 Priority = Literal["P1", "P2", "P3"]
 Severity = Literal["critical", "warning"]
 
-_DURATION_RE = re.compile(r"^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$")
-_UNITS = (365 * 86400, 7 * 86400, 86400, 3600, 60, 1, 0.001)
 _LABEL_RE = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
 _THRESHOLD_RE = re.compile(r"^\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
 
 class StrictModel(BaseModel):
-    """Base of every spec section: unknown keys are errors, values are frozen, aliases and names both load."""
+    """Base of every spec section: unknown keys are errors, values are frozen, aliases and names both
+    load, and floats are finite (``.inf`` or ``.nan`` would reach Prometheus as a config it refuses)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def duration_seconds(text: str) -> float:
-    """Seconds in a Prometheus duration (``1h30m`` → 5400.0); raise ValueError if it is not one."""
-    match = _DURATION_RE.match(text)
-    if not text or match is None:
-        raise ValueError(f"{text!r} is not a duration")
-    return float(sum(int(g) * unit for g, unit in zip(match.groups(), _UNITS, strict=True) if g))
-
-
-def format_duration(seconds: float) -> str:
-    """The shortest Prometheus duration for ``seconds`` (5400 → ``1h30m``, 0 → ``0s``)."""
-    millis = round(seconds * 1000)
-    if millis == 0:
-        return "0s"
-    parts: list[str] = []
-    for suffix, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
-        count, millis = divmod(millis, size)
-        if count:
-            parts.append(f"{count}{suffix}")
-    return "".join(parts)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 def _duration(value: object) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise ValueError(f"{value!r} is not a duration")
-    text = str(value)
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError(f"{brief(value)} is not a duration: use {DURATION_EXAMPLES}")
+    if value == 0 and not isinstance(value, str):
+        return "0s"
     if isinstance(value, int):
-        raise ValueError(f"{text!r} is not a duration: give a unit, e.g. '{text}s' or '{text}m'")
-    try:
-        duration_seconds(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a duration: use e.g. 30s, 5m, 1h30m, 7d") from None
+        raise ValueError(f"{value!r} is not a duration: give a unit, e.g. '{value}s' or '{value}m'")
+    if isinstance(value, float):
+        raise ValueError(f"{value!r} is not a duration: give a unit and whole numbers, e.g. 1500ms")
+    if any(c in value for c in ".,"):
+        raise ValueError(f"{brief(value)} is not a duration: whole units only, e.g. 1h30m for 1.5h")
+    duration_ms(value)  # ValueError("<what>: <hint>") as the loader reports it
+    return value
+
+
+def _positive_duration(value: object) -> str:
+    text = _duration(value)
+    if duration_ms(text) == 0:
+        raise ValueError(f"{text!r} must be longer than 0: Prometheus and Alertmanager need a period")
+    return text
+
+
+def _file_path(value: object) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{brief(value)} is not a file path: give one as a string, e.g. rules/app.yml")
+    bad = next((c for c in value if ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0), None)
+    if bad is not None:
+        raise ValueError(f"the path {brief(value)} contains control character U+{ord(bad):04X}: remove it")
+    if len(value) > 4096:
+        raise ValueError(f"the path {brief(value)} is longer than 4096 characters: shorten it")
+    return value
+
+
+def _wait(value: object) -> str:
+    text = _duration(value)
+    if duration_ms(text) > MAX_WAIT_MS:
+        raise ValueError(f"{brief(text)} is longer than 10y: no alert should wait that long, shorten it")
     return text
 
 
@@ -100,12 +113,16 @@ def _name(value: object) -> str:
 
 
 def clean_number(value: Decimal | float | int | str) -> str:
-    """A number as a person would write it: 0.072, 3, 1e-06 never 0.0009999999999999432."""
+    """A number as a person would write it: 0.072, 3, 0.000001, 1e+300, never 0.0009999999999999432.
+
+    Plain digits from 1e-6 to 1e21, an exponent beyond (as Go and PromQL print them).
+    """
     number = Decimal(str(value)).normalize()
-    if number == number.to_integral_value():
-        return str(number.quantize(Decimal(1)))
-    text = format(number, "f")
-    return text
+    if number == 0:
+        return "0"
+    if -6 <= number.adjusted() < 21:
+        return format(number, "f")
+    return format(number, "e")
 
 
 @dataclass(frozen=True)
@@ -135,6 +152,7 @@ class Comparison:
         return self.op not in ("<", "<=")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_threshold(text: str) -> Comparison:
     """``"> 2"`` → Comparison; raise ValueError with the accepted forms otherwise."""
     match = _THRESHOLD_RE.match(text)
@@ -142,13 +160,17 @@ def parse_threshold(text: str) -> Comparison:
         raise ValueError(
             f"{text!r} is not a threshold: write an operator and a number, e.g. '> 2' or '<= 0.5'"
         )
-    try:
-        number = Decimal(match.group(2))
-    except InvalidOperation:
-        raise ValueError(f"{text!r} is not a threshold: {match.group(2)!r} is not a number") from None
-    if not number.is_finite():
-        raise ValueError(f"{text!r} is not a threshold: the number must be finite")
-    return Comparison(match.group(1), number)
+    if not _NUMBER_RE.fullmatch(match.group(2)):
+        raise ValueError(f"{brief(text)} is not a threshold: {brief(match.group(2))} is not a number")
+    number = Decimal(match.group(2))  # exact: every digit written
+    if number and not -300 <= number.adjusted() <= 300:
+        raise ValueError(f"{brief(text)} is out of range: use a number between 1e-300 and 1e300 in size")
+    if len("".join(map(str, number.as_tuple().digits)).strip("0")) > 15:
+        raise ValueError(
+            f"{brief(text)} has more digits than a float64 holds: Prometheus compares float64s, write at"
+            " most 15 significant digits"
+        )
+    return Comparison(match.group(1), number.normalize())
 
 
 def _threshold(value: object) -> str:
@@ -160,7 +182,16 @@ def _threshold(value: object) -> str:
     return value.strip()
 
 
+#: A Prometheus duration (``30s``, ``1h30m``), kept as written; ``0`` is read as ``0s``.
 Duration = Annotated[str, BeforeValidator(_duration)]
+#: How long a condition must hold before an alert fires (``for:``): at most 10 years, so that the
+#: generated unit tests (which evaluate just past it) stay within Prometheus' 292-year range.
+WaitDuration = Annotated[str, BeforeValidator(_wait)]
+MAX_WAIT_MS = 10 * 365 * 86_400_000
+#: A file path (relative ones are resolved against the spec's directory by the loader).
+FilePath = Annotated[str, BeforeValidator(_file_path)]
+#: A duration that must be longer than zero (intervals: Prometheus divides by them).
+PositiveDuration = Annotated[str, BeforeValidator(_positive_duration)]
 LabelName = Annotated[str, BeforeValidator(_label_name)]
 AlertName = Annotated[str, BeforeValidator(_alert_name)]
 Name = Annotated[str, BeforeValidator(_name)]

@@ -6,13 +6,28 @@ Each check yields ``(loc, message, hint)``; the loader turns ``loc`` into
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from tocsin.spec._model import Spec
+from tocsin import ports
+from tocsin.spec._model import Alert, Slo, Spec
 from tocsin.spec._templates import SUPPORTED_TEMPLATES, template_parts
+from tocsin.spec._templates import TEMPLATE_RE as _TEMPLATE_RE
 
-__all__ = ["BUILTIN_RECEIVER", "RESERVED_ALERTS", "check_spec", "secret_paths"]
+__all__ = [
+    "BUILTIN_RECEIVER",
+    "RESERVED_ALERTS",
+    "check_names",
+    "check_reachability",
+    "check_references",
+    "check_templates",
+    "moved_receiver_warnings",
+    "secret_envs",
+    "secret_paths",
+    "secret_warnings",
+]
 
 Loc = tuple[str | int, ...]
 Found = tuple[Loc, str, str]
@@ -32,7 +47,7 @@ def _duplicates(names: list[str], where: str) -> Iterator[tuple[int, str]]:
         seen.add(name)
 
 
-def _references(spec: Spec) -> Iterator[Found]:
+def check_references(spec: Spec) -> Iterator[Found]:
     receivers = set(spec.receivers)
     if spec.stack.receiver.enabled:
         receivers.add(BUILTIN_RECEIVER)
@@ -46,6 +61,7 @@ def _references(spec: Spec) -> Iterator[Found]:
     for name in spec.receivers:
         if name not in used:
             yield ("receivers", name), f"receiver {name!r} is never used", "add it to a route or delete it"
+    yield from _stack_receiver_paths(spec)
     for i, alert in enumerate(spec.alerts):
         if alert.service is not None and alert.service not in spec.services:
             yield ("alerts", i, "service"), f"unknown service {alert.service!r}", "add it under services:"
@@ -62,7 +78,63 @@ def _references(spec: Spec) -> Iterator[Found]:
                 )
 
 
-def _names(spec: Spec) -> Iterator[Found]:
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _stack_receiver_paths(spec: Spec) -> Iterator[Found]:
+    """A webhook aimed at the stack's own receiver on a path it does not serve is refused here.
+
+    The receiver answers ``/webhook`` and ``/slack/...`` only; anything else gets a 404, which
+    Alertmanager logs and drops: the pipeline would look configured and deliver nothing.
+    """
+    if not spec.stack.receiver.enabled:
+        return
+    port = spec.stack.receiver.port
+    for name, receiver in spec.receivers.items():
+        if receiver.webhook is None or receiver.webhook.url is None:
+            continue
+        url = urlsplit(receiver.webhook.url)
+        try:
+            aimed = url.hostname in _LOOPBACK and url.port == port
+        except ValueError:  # a port that is not a number: the URL's own problem, not this check's
+            continue
+        if aimed and url.path != "/webhook" and not url.path.startswith("/slack/"):
+            yield (
+                ("receivers", name, "webhook", "url"),
+                f"the stack's receiver on port {port} has no path {url.path or '/'!r}: "
+                "Alertmanager would get 404 and drop every notification",
+                f"use http://127.0.0.1:{port}/webhook: it records which receiver sent each notification",
+            )
+
+
+def moved_receiver_warnings(spec: Spec) -> Iterator[Found]:
+    """A webhook still aimed at the receiver's default port after ``stack.receiver.port`` moved.
+
+    ``tocsin init``'s starter spec sends P1 to ``http://127.0.0.1:9095/webhook``; a user who moves
+    the stack's ports (9095 taken by another stack on the machine) and forgets that URL has their
+    notifications delivered to whatever listens on 9095, or to nothing, with every check passing.
+    """
+    port = spec.stack.receiver.port
+    if not spec.stack.receiver.enabled or port == ports.RECEIVER:
+        return
+    for name, receiver in spec.receivers.items():
+        if receiver.webhook is None or receiver.webhook.url is None:
+            continue
+        url = urlsplit(receiver.webhook.url)
+        try:
+            aimed = url.hostname in _LOOPBACK and url.port == ports.RECEIVER
+        except ValueError:
+            continue
+        if aimed and (url.path == "/webhook" or url.path.startswith("/slack/")):
+            yield (
+                ("receivers", name, "webhook", "url"),
+                f"{receiver.webhook.url} aims at the receiver's default port {ports.RECEIVER}, but this "
+                f"stack's receiver listens on {port}: notifications would go to whatever answers there",
+                f"use http://127.0.0.1:{port}{url.path}",
+            )
+
+
+def check_names(spec: Spec) -> Iterator[Found]:
     for i, message in _duplicates([a.name for a in spec.alerts], "alert"):
         yield ("alerts", i, "name"), message, "alert names must be unique; warning/critical share one alert"
     for i, message in _duplicates([s.name for s in spec.slos], "SLO"):
@@ -80,16 +152,33 @@ def _names(spec: Spec) -> Iterator[Found]:
             if label in _RESERVED_LABELS:
                 hint = f"use the {label}: field" if label in ("severity", "priority") else "tocsin sets it"
                 yield ("alerts", i, "labels", label), f"label {label!r} is reserved", hint
-        yield from _templates(spec, i)
 
 
-def _templates(spec: Spec, index: int) -> Iterator[Found]:
-    """Annotation templates the generated unit tests can expand, and external labels that exist."""
-    alert = spec.alerts[index]
+def _templated_fields(spec: Spec) -> Iterator[tuple[Loc, str]]:
+    """Every text Prometheus expands as a Go template: annotations and labels of alerts and SLOs."""
+    entries: list[tuple[str, Sequence[Alert | Slo]]] = [("alerts", spec.alerts), ("slos", spec.slos)]
+    for kind, items in entries:
+        for i, entry in enumerate(items):
+            for field in ("summary", "description", "runbook"):
+                text = getattr(entry, field, None)
+                if text:
+                    yield (kind, i, field), text
+            for name, value in entry.labels.items():
+                yield (kind, i, "labels", name), value
+
+
+def check_templates(spec: Spec) -> Iterator[Found]:
+    """Templates the generated unit tests can expand, closed, and naming external labels that exist."""
     external = {"app", *spec.labels}
-    for field in ("summary", "description"):
-        for body, parsed in template_parts(getattr(alert, field) or ""):
-            loc = ("alerts", index, field)
+    for loc, text in _templated_fields(spec):
+        parts = template_parts(text)
+        if "{{" in _TEMPLATE_RE.sub("", text):
+            yield (
+                loc,
+                "'{{' without its '}}', which Prometheus refuses",
+                "close the template, e.g. {{ $value }}",
+            )
+        for body, parsed in parts:
             if isinstance(parsed, ValueError):
                 yield loc, str(parsed), f"generated unit tests expand these only: {SUPPORTED_TEMPLATES}"
             elif parsed.source == "externalLabels" and parsed.name not in external:
@@ -100,7 +189,7 @@ def _templates(spec: Spec, index: int) -> Iterator[Found]:
                 )
 
 
-def _reachability(spec: Spec) -> Iterator[Found]:
+def check_reachability(spec: Spec) -> Iterator[Found]:
     """Every priority/severity an alert can carry must reach a route (or the default)."""
     selectors = spec.routes.selectors()
     if not selectors or spec.routes.default is not None:
@@ -121,7 +210,7 @@ def secret_paths(spec: Spec) -> Iterator[tuple[Loc, str]]:
     for name, receiver in spec.receivers.items():
         if receiver.email is not None and receiver.email.auth_password_file:
             yield ("receivers", name, "email", "auth_password_file"), receiver.email.auth_password_file
-        if receiver.slack is not None:
+        if receiver.slack is not None and receiver.slack.api_url_file:
             yield ("receivers", name, "slack", "api_url_file"), receiver.slack.api_url_file
     for name, service in spec.services.items():
         if service.basic_auth is not None:
@@ -135,20 +224,40 @@ def secret_paths(spec: Spec) -> Iterator[tuple[Loc, str]]:
             yield ("remote_write", i, "bearer_token_file"), remote.bearer_token_file
 
 
+def secret_envs(spec: Spec) -> Iterator[tuple[Loc, str]]:
+    """Every ``*_env`` secret Alertmanager reads from a file ``tocsin up`` writes, with its location."""
+    for name, receiver in spec.receivers.items():
+        if receiver.email is not None and receiver.email.auth_password_env:
+            yield ("receivers", name, "email", "auth_password_env"), receiver.email.auth_password_env
+        if receiver.slack is not None and receiver.slack.api_url_env:
+            yield ("receivers", name, "slack", "api_url_env"), receiver.slack.api_url_env
+
+
+def _ends_with_newline(file: Path) -> bool:
+    """Whether the regular file ends in ``\\n``, reading its last byte only (a secret may be any size)."""
+    with file.open("rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
 def secret_warnings(spec: Spec) -> Iterator[Found]:
     """Secret pre-flight: files that do not exist yet, and trailing newlines Alertmanager 0.25 keeps."""
     for loc, path in secret_paths(spec):
         file = Path(path)
-        if not file.is_file():
+        try:
+            exists, regular = file.exists(), file.is_file()  # is_file() never opens: no FIFO blocks here
+        except OSError:
+            exists = regular = False
+        if not exists:
             yield loc, f"secret file {path} does not exist", "create it before starting the stack"
-        elif loc[0] == "receivers" and file.read_bytes().endswith(b"\n"):
+        elif not regular:
+            yield loc, f"secret file {path} is not a regular file", "point at a file holding the secret"
+        elif loc[0] == "receivers" and _ends_with_newline(file):
             yield (
                 loc,
                 f"secret file {path} ends with a newline",
                 "Alertmanager 0.25 sends it as part of the secret",
             )
-
-
-def check_spec(spec: Spec) -> list[Found]:
-    """All semantic problems of ``spec`` (errors, not warnings)."""
-    return [*_names(spec), *_references(spec), *_reachability(spec)]
