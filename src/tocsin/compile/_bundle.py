@@ -13,11 +13,11 @@ __all__ = ["MANIFEST", "CompiledBundle"]
 MANIFEST = ".tocsin-bundle"
 
 
-def _write_atomically(target: Path, content: str) -> None:
+def _write_atomically(target: Path, content: str, mode: int = 0o644) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, 0o644)  # mkstemp makes 0600; Prometheus may run as another user
+        os.fchmod(fd, mode)  # mkstemp makes 0600; Prometheus may run as another user
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(content)
             handle.flush()
@@ -37,6 +37,8 @@ class CompiledBundle:
     """
 
     files: dict[str, str] = field(default_factory=dict)
+    #: Files holding a secret inline (alertmanager.yml with a webhook ``url_env``): written 0600.
+    private: set[str] = field(default_factory=set)
 
     def write(self, directory: str | Path) -> None:
         """Write every file under ``directory``; each file is replaced atomically (temp + rename).
@@ -49,7 +51,7 @@ class CompiledBundle:
         manifest = root / MANIFEST
         previous = set(manifest.read_text(encoding="utf-8").splitlines()) if manifest.is_file() else set()
         for relative, content in sorted(self.files.items()):
-            _write_atomically(root / relative, content)
+            _write_atomically(root / relative, content, 0o600 if relative in self.private else 0o644)
         for stale in sorted(previous - set(self.files)):
             path = root / stale
             if ".." not in Path(stale).parts:

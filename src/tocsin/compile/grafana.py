@@ -28,7 +28,7 @@ from grafana_foundation_sdk.models import dashboard as model
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from tocsin.compile._yaml import dump_yaml
-from tocsin.spec import Dashboard, Panel, PanelThresholds, Spec
+from tocsin.spec import Dashboard, Panel, PanelThresholds, Spec, runbook_url
 
 __all__ = [
     "DASHBOARDS_DIR",
@@ -112,7 +112,9 @@ def _steps(lines: PanelThresholds | None) -> builder.ThresholdsConfig:
 
 def _query(panel: Panel) -> prometheus.Dataquery:
     query = prometheus.Dataquery().expr(panel.expr).ref_id("A").datasource(_DATASOURCE)
-    if panel.kind in ("bars", "table"):
+    if panel.period is not None:  # one bar per period: a range query stepping by it
+        query = query.range().interval(panel.period)
+    elif panel.kind in ("bars", "table"):
         query = query.instant().format(PromQueryFormat.TABLE)
     else:
         query = query.range()
@@ -182,6 +184,8 @@ def _panel(spec: Spec, panel: Panel, panel_id: int, grid: model.GridPos) -> Any:
         .thresholds(_steps(lines))
         .grid_pos(grid)
     )
+    if panel.range is not None:  # bars over a fixed window, whatever the dashboard's time picker says
+        built = built.time_from(panel.range).interval(panel.period)
     if panel.min is not None:
         built = built.min(_number(panel.min))
     if panel.max is not None:
@@ -191,7 +195,8 @@ def _panel(spec: Spec, panel: Panel, panel_id: int, grid: model.GridPos) -> Any:
         built = built.description(description)
     alert = spec.alert(panel.alert) if panel.alert else None
     if alert is not None and alert.runbook:
-        built = built.links([builder.DashboardLink("Runbook").url(alert.runbook).target_blank(True)])
+        link = runbook_url(spec, alert.runbook)
+        built = built.links([builder.DashboardLink("Runbook").url(link).target_blank(True)])
     return built
 
 

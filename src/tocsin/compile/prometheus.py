@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.compile._yaml import dump_yaml
+from tocsin.compile.long_term import remote_write as long_term_remote_write
 from tocsin.spec import BasicAuth, Service, Spec
 
 __all__ = ["HEADER", "emit", "prometheus_config"]
@@ -87,19 +88,27 @@ def prometheus_config(spec: Spec, rule_files: list[str], *, replica: int | None 
         jobs.append(_static("pushgateway", f"{host}:{stack.pushgateway.port}", honor_labels=True))
     if stack.node_exporter.enabled:
         jobs.append(_static("node", f"{host}:{stack.node_exporter.port}"))
+    for exporter in ("redis_exporter", "postgres_exporter"):  # the cache and db packs' servers
+        component = getattr(stack, exporter)
+        if component.enabled:
+            jobs.append(_static(exporter.removesuffix("_exporter"), f"{host}:{component.port}"))
+    if stack.long_term is not None and stack.long_term.local and stack.long_term.enabled:
+        jobs.append(_static("victoriametrics", f"{host}:{stack.long_term.port}"))
     if spec.logs is not None and stack.logwatch.enabled:  # `tocsin up` runs the watcher only then
         jobs.append(_static("logwatch", f"{host}:{stack.logwatch.port}"))
     jobs.extend(_service_job(name, service) for name, service in spec.services.items())
     config["scrape_configs"] = jobs
-    if spec.remote_write:
-        config["remote_write"] = [
-            {
-                "url": remote.url,
-                **({"name": remote.name} if remote.name else {}),
-                **_auth(remote.basic_auth, remote.bearer_token_file),
-            }
-            for remote in spec.remote_write
-        ]
+    remotes = [
+        {
+            "url": remote.url,
+            **({"name": remote.name} if remote.name else {}),
+            **_auth(remote.basic_auth, remote.bearer_token_file),
+        }
+        for remote in spec.remote_write
+    ]
+    long_term = long_term_remote_write(spec, replica=replica)  # stack.long_term (compile/long_term.py)
+    if remotes or long_term:
+        config["remote_write"] = [*remotes, *([long_term] if long_term else [])]
     return config
 
 

@@ -26,8 +26,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from tocsin.compile._templates import expand
-from tocsin.spec import Slo, Spec, clean_number, duration_seconds, format_duration
+from tocsin.compile._unit_tests import UnitTest
+from tocsin.durations import duration_ms, format_duration_ms
+from tocsin.spec import Slo, Spec, clean_number, expand_template, runbook_url
 
 __all__ = ["BURN_WINDOWS", "WINDOWS", "BurnWindow", "ratio_record", "slo_groups", "slo_units"]
 
@@ -114,7 +115,14 @@ def _group(slo: Slo) -> dict[str, Any]:
 
 def slo_groups(spec: Spec) -> list[dict[str, Any]]:
     """One rule group per SLO: its seven ratios, then its four burn-rate alerts."""
-    return [_group(slo) for slo in spec.slos]
+    return [_group(_linked(spec, slo)) for slo in spec.slos]
+
+
+def _linked(spec: Spec, slo: Slo) -> Slo:
+    """The SLO with its runbook as the link alerts carry (a local runbook's console page)."""
+    if not slo.runbook:
+        return slo
+    return slo.model_copy(update={"runbook": runbook_url(spec, slo.runbook)})
 
 
 def _case(
@@ -129,7 +137,9 @@ def _case(
         expected.append(
             {
                 "exp_labels": {**labels, **rule["labels"]},
-                "exp_annotations": {k: expand(v, value, labels) for k, v in rule["annotations"].items()},
+                "exp_annotations": {
+                    k: expand_template(v, value, labels) for k, v in rule["annotations"].items()
+                },
             }
         )
     return {
@@ -163,7 +173,12 @@ def _slo_tests(slo: Slo, interval: str) -> list[dict[str, Any]]:
     return tests
 
 
-def slo_units(spec: Spec) -> list[tuple[str, dict[str, Any], list[dict[str, Any]]]]:
-    """``(slo name, rule group, promtool tests)`` per SLO."""
-    interval = format_duration(duration_seconds(spec.scrape.evaluation_interval))
-    return [(slo.name, _group(slo), _slo_tests(slo, interval)) for slo in spec.slos]
+def slo_units(spec: Spec) -> list[tuple[str, dict[str, Any], list[UnitTest]]]:
+    """``(slo name, rule group, promtool tests)`` per SLO; the tests feed the ratio recordings."""
+    interval = duration_ms(spec.scrape.evaluation_interval)
+    fed = frozenset(ratio_record(window) for window in WINDOWS)
+    units = []
+    for slo in (_linked(spec, s) for s in spec.slos):
+        tests = [UnitTest(interval, test, fed) for test in _slo_tests(slo, format_duration_ms(interval))]
+        units.append((slo.name, _group(slo), tests))
+    return units

@@ -17,6 +17,7 @@ from typing import Any
 
 from tocsin.compile.deploy._secrets import secret_files
 from tocsin.compile.grafana import DASHBOARDS_DIR, GRAFANA_PORT, LOKI_PORT
+from tocsin.compile.long_term import VICTORIAMETRICS_IMAGE, victoriametrics_flags
 from tocsin.spec import Spec
 
 __all__ = ["IMAGES", "LOKI_GRPC_PORT", "compose_document"]
@@ -40,7 +41,7 @@ def _bind(source: str, target: str, **bind: Any) -> dict[str, Any]:
 
 
 def _secret_mounts(spec: Spec, component: str, extra: list[str]) -> list[dict[str, Any]]:
-    paths = [s.path for s in secret_files(spec) if s.component == component] + extra
+    paths = [s.path for s in secret_files(spec) if s.component == component and s.env is None] + extra
     return [_bind(path, path, create_host_path=False) for path in dict.fromkeys(paths)]
 
 
@@ -97,6 +98,7 @@ def _alertmanager(spec: Spec, ha: bool) -> dict[str, dict[str, Any]]:
             ]
         else:
             cluster = ["--cluster.listen-address="]  # no gossip port when alone
+        env_secrets = [{"source": s.key, "target": s.path} for s in secret_files(spec) if s.env]
         services[name] = _service(
             "alertmanager",
             [
@@ -110,6 +112,7 @@ def _alertmanager(spec: Spec, ha: bool) -> dict[str, dict[str, Any]]:
                 _volume(f"{name}-data", "/alertmanager"),
                 *secrets,
             ],
+            **({"secrets": env_secrets} if env_secrets else {}),
         )
     return services
 
@@ -166,19 +169,40 @@ def _grafana_and_loki(spec: Spec) -> dict[str, dict[str, Any]]:
     return {"grafana": grafana, "loki": loki}
 
 
+def _long_term(spec: Spec) -> dict[str, dict[str, Any]]:
+    """VictoriaMetrics with the flags ``tocsin up`` gives it, when the stack runs one (compile/long_term)."""
+    lt = spec.stack.long_term
+    if lt is None or not lt.enabled or not lt.local:
+        return {}
+    flags = victoriametrics_flags(lt.model_dump(), listen=f"{spec.stack.host}:{lt.port}", data="/storage")
+    service = {"image": VICTORIAMETRICS_IMAGE, "restart": "unless-stopped", "network_mode": "host"}
+    return {
+        "victoriametrics": {
+            **service,
+            "command": flags,
+            "volumes": [_volume("victoriametrics-data", "/storage")],
+        }
+    }
+
+
 def compose_document(spec: Spec, *, ha: bool = False) -> dict[str, Any]:
     """The docker-compose.yml document (Compose specification, ``docker compose`` v2)."""
     services = {
         **_prometheus(spec, ha),
         **_alertmanager(spec, ha),
         **_exporters(spec),
+        **_long_term(spec),
         **_grafana_and_loki(spec),
     }
     volumes = sorted(
         {v["source"] for s in services.values() for v in s.get("volumes", []) if v["type"] == "volume"}
     )
-    return {
+    document: dict[str, Any] = {
         "name": f"tocsin-{spec.app}".lower().replace(".", "-"),
         "services": services,
         "volumes": {name: {} for name in volumes},
     }
+    from_env = {s.key: {"environment": s.env} for s in secret_files(spec) if s.env}
+    if from_env:  # *_env secrets: compose reads the variable when it starts the stack
+        document["secrets"] = from_env
+    return document

@@ -34,6 +34,7 @@ __all__ = [
     "dashboard_config_map",
     "prometheus_rule",
     "service_monitor",
+    "time_zone_note",
 ]
 
 _MATCHER_RE = re.compile(r'^([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)"(.*)"$')
@@ -77,17 +78,18 @@ def _secret_ref(spec: Spec, key: str) -> dict[str, str]:
 
 
 def _scrape_auth(spec: Spec, name: str, service: Service) -> dict[str, Any]:
-    keys = {s.field: s.key for s in secret_files(spec) if s.field[:2] == ("services", name)}
+    """The service's credentials as Secret references; a key is its spec path (``secret_key``), the
+    same one ``create-secret.sh`` writes (listing every secret here per service was quadratic)."""
     out: dict[str, Any] = {}
     if service.basic_auth is not None:
         out["basicAuth"] = {
             "username": _secret_ref(spec, secret_key("services", name, "basic_auth", "username")),
-            "password": _secret_ref(spec, keys[("services", name, "basic_auth", "password_file")]),
+            "password": _secret_ref(spec, secret_key("services", name, "basic_auth", "password_file")),
         }
     if service.bearer_token_file:
         out["authorization"] = {
             "type": "Bearer",
-            "credentials": _secret_ref(spec, keys[("services", name, "bearer_token_file")]),
+            "credentials": _secret_ref(spec, secret_key("services", name, "bearer_token_file")),
         }
     return out
 
@@ -177,6 +179,8 @@ def _integration(spec: Spec, receiver: str, config: dict[str, Any], keys: dict[s
     for key, value in config.items():
         if key in _SECRET_FIELDS:
             out[_SECRET_FIELDS[key]] = _secret_ref(spec, keys[key])
+        elif key == "headers":  # the CRD takes a list of key/value pairs
+            out["headers"] = [{"key": k, "value": v} for k, v in value.items()]
         elif key == "url" and receiver in spec.receivers and spec.receivers[receiver].webhook is not None:
             hook = spec.receivers[receiver].webhook
             assert hook is not None
@@ -219,22 +223,63 @@ def alertmanager_config_manifest(spec: Spec) -> dict[str, Any]:
         }
         for rule in config["inhibit_rules"]
     ]
+    body: dict[str, Any] = {
+        "route": _route(config["route"]),
+        "receivers": [_receiver(spec, receiver) for receiver in config["receivers"]],
+        "inhibitRules": inhibit,
+    }
+    if config.get("time_intervals"):
+        body["muteTimeIntervals"] = [_time_interval(interval) for interval in config["time_intervals"]]
     return {
         "apiVersion": "monitoring.coreos.com/v1alpha1",
         "kind": "AlertmanagerConfig",
         "metadata": _metadata(spec, _k8s_name(spec.app)),
-        "spec": {
-            "route": _route(config["route"]),
-            "receivers": [_receiver(spec, receiver) for receiver in config["receivers"]],
-            "inhibitRules": inhibit,
-        },
+        "spec": body,
     }
+
+
+def _day_range(text: str) -> dict[str, int]:
+    start, _, end = text.partition(":")
+    return {"start": int(start), "end": int(end or start)}
+
+
+def _time_interval(interval: dict[str, Any]) -> dict[str, Any]:
+    """One of ``alertmanager.yml``'s ``time_intervals`` as v1alpha1's ``MuteTimeInterval`` (the CRD's name
+    for both kinds: routes refer to it from ``activeTimeIntervals`` as well as ``muteTimeIntervals``).
+    The CRD has no ``location``: see :func:`time_zone_note`."""
+    periods = []
+    for period in interval["time_intervals"]:
+        out: dict[str, Any] = {}
+        if "times" in period:
+            out["times"] = [{"startTime": t["start_time"], "endTime": t["end_time"]} for t in period["times"]]
+        for key in ("weekdays", "months", "years"):
+            if key in period:
+                out[key] = period[key]
+        if "days_of_month" in period:
+            out["daysOfMonth"] = [_day_range(days) for days in period["days_of_month"]]
+        periods.append(out)
+    return {"name": interval["name"], "timeIntervals": periods}
+
+
+def time_zone_note(spec: Spec) -> str:
+    """A header line for the AlertmanagerConfig when a time interval has a ``location``: the CRD
+    (monitoring.coreos.com/v1alpha1, prometheus-operator up to 0.8x) cannot say it, so its times are UTC."""
+    zones = sorted({p.location for periods in spec.time_intervals.values() for p in periods if p.location})
+    if not zones:
+        return ""
+    return (
+        f"Time intervals are in {', '.join(zones)} in alertmanager.yml; AlertmanagerConfig has no location"
+        " field, so here their times are read as UTC: shift them, or use alertmanager.yml."
+    )
 
 
 def _secret_sources(spec: Spec) -> list[str]:
     """``kubectl create secret`` arguments: files as they are, usernames and env URLs as literals."""
     files = [s for s in secret_files(spec) if s.field[0] in ("services", "receivers")]
-    args = [f"--from-file={s.key}={shlex.quote(s.path)}" for s in files]
+    args = [
+        f'--from-literal={s.key}="${{{s.env}:?}}"' if s.env else f"--from-file={s.key}={shlex.quote(s.path)}"
+        for s in files
+    ]
     for name, service in spec.services.items():
         if service.basic_auth is not None:
             key = secret_key("services", name, "basic_auth", "username")

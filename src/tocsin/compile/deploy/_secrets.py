@@ -1,29 +1,34 @@
 """The secrets a spec references, named once for compose mounts and Kubernetes Secret keys.
 
-Secrets are files (``*_file``) read by Prometheus or Alertmanager, plus webhook
-URLs given as ``url_env``. Compose mounts each file read-only at its own path
-(the compiled configs name that path); Kubernetes manifests point at keys of one
-Secret per app, created from the same files by ``deploy/kubernetes/create-secret.sh``.
+Secrets are files (``*_file``) read by Prometheus or Alertmanager, variables
+(``*_env``, written to a file by ``tocsin up``: compose takes them from the
+environment, Kubernetes from the Secret), plus webhook URLs given as ``url_env``.
+Compose mounts each file read-only at its own path (the compiled configs name that
+path); Kubernetes manifests point at keys of one Secret per app, created from the same
+files by ``deploy/kubernetes/create-secret.sh``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tocsin.spec import Spec
-from tocsin.spec._validate import secret_paths
+from tocsin.compile.secrets import default_secrets_dir, env_secrets, secret_key
+from tocsin.spec import Spec, secret_paths
 
 __all__ = ["SecretFile", "secret_files", "secret_key", "secret_name"]
 
 
 @dataclass(frozen=True)
 class SecretFile:
-    """One secret file: who reads it, where it is, and its key in the Kubernetes Secret."""
+    """One secret file: who reads it, where it is, its key in the Kubernetes Secret, and, for a
+    ``*_env`` secret, the variable ``tocsin up`` writes it from (then ``field`` names the ``*_file``
+    field Alertmanager reads it with)."""
 
     component: str  # "prometheus" or "alertmanager"
     path: str
     key: str
     field: tuple[str | int, ...]
+    env: str | None = None
 
 
 def secret_name(spec: Spec) -> str:
@@ -31,16 +36,9 @@ def secret_name(spec: Spec) -> str:
     return f"{spec.app}-secrets".lower().replace("_", "-").replace(".", "-")
 
 
-def secret_key(*parts: str | int) -> str:
-    """Key in the Secret for the spec field at ``parts`` (``receivers, oncall, email, auth_password_file``
-    → ``receivers-oncall-email-auth-password``): unique because spec paths are."""
-    text = "-".join(str(p) for p in parts).removesuffix("_file")
-    return text.replace("_", "-").lower()
-
-
 def secret_files(spec: Spec) -> list[SecretFile]:
-    """Every ``*_file`` secret of the spec, in spec order."""
-    return [
+    """Every ``*_file`` secret of the spec in spec order, then every ``*_env`` one."""
+    files = [
         SecretFile(
             component="alertmanager" if field[0] == "receivers" else "prometheus",
             path=path,
@@ -49,3 +47,9 @@ def secret_files(spec: Spec) -> list[SecretFile]:
         )
         for field, path in secret_paths(spec)
     ]
+    directory = default_secrets_dir(spec)
+    files += [
+        SecretFile("alertmanager", str(directory / s.key), s.key, (*s.loc[:-1], s.file_field), s.variable)
+        for s in env_secrets(spec)
+    ]
+    return files

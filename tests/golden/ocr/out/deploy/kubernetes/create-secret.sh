@@ -3,4 +3,5 @@
 set -eu
 kubectl create secret generic ocr-service-secrets \
   --from-file=receivers-ocr-slack-slack-api-url=<case>/secrets/slack_url \
+  --from-literal=receivers-oncall-email-email-auth-password="${SMTP_PASSWORD:?}" \
   --dry-run=client -o yaml "$@" | kubectl apply "$@" -f -
