@@ -34,18 +34,26 @@ async def test_sql_from_dsn(tocsin_metrics: Metrics, dsn: str) -> None:
 @pytest.mark.anyio
 async def test_sql_from_sqlalchemy_engines(tocsin_metrics: Metrics) -> None:
     import sqlalchemy
-    from sqlalchemy.ext.asyncio import create_async_engine
 
     engine = sqlalchemy.create_engine(
         PG_DSN.replace("postgresql:", "postgresql+psycopg:"), connect_args={"connect_timeout": 2}
     )
-    aengine = create_async_engine(PG_DSN.replace("postgresql:", "postgresql+asyncpg:"))
     try:
         assert (await _one(checks.sql("db", engine))).status == "up"
-        assert (await _one(checks.sql("db", aengine))).status == "up"
         assert (await _one(checks.sql("sqlite", "sqlite:///:memory:"))).status == "up"
     finally:
         engine.dispose()
+
+
+@pytest.mark.anyio
+async def test_sql_from_an_async_engine(tocsin_metrics: Metrics) -> None:
+    pytest.importorskip("greenlet", reason="AsyncEngine needs greenlet (not installed by SQLAlchemy 2.1)")
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    aengine = create_async_engine(PG_DSN.replace("postgresql:", "postgresql+asyncpg:"))
+    try:
+        assert (await _one(checks.sql("db", aengine))).status == "up"
+    finally:
         await aengine.dispose()
 
 
@@ -97,20 +105,21 @@ async def test_a_dependency_that_never_answers_fails_at_the_timeout(
 ) -> None:
     health = Health([make(silent_port)], timeout=0.3, cache_ttl=0)  # type: ignore[operator]
     await health.check("ready")  # first run imports the driver
-    threads, tasks = threading.active_count(), len(asyncio.all_tasks())
+    threads, tasks = set(threading.enumerate()), len(asyncio.all_tasks())
     for _ in range(3):
         started = time.perf_counter()
         report = await health.check("ready")
-        assert time.perf_counter() - started < 0.3 + 0.1
+        assert time.perf_counter() - started < 0.3 + 0.3  # margin for a loaded 2-core CI
         assert report.results[0].output == "timed out after 0.3s"
     # 100 independent runs at once (separate runners: no single-flight between them); the bound is
-    # looser than for one call because 100 connection set-ups share one event loop
+    # looser than for one call because 100 connection set-ups share one event loop (and a loaded
+    # CI's 2 cores), yet far under the 30 s that one after the other would take
     runners = [Health(health.ready, timeout=0.3, cache_ttl=0) for _ in range(100)]
     started = time.perf_counter()
     reports = await asyncio.gather(*(r.check("ready") for r in runners))
-    assert time.perf_counter() - started < 0.3 + 1.0
+    assert time.perf_counter() - started < 0.3 + 3.0
     assert {r.results[0].output for r in reports} == {"timed out after 0.3s"}
-    assert threading.active_count() == threads
+    assert set(threading.enumerate()) - threads == set()
     assert len(asyncio.all_tasks()) == tasks
 
 
@@ -176,10 +185,10 @@ def test_the_sync_path_leaves_no_threads_behind(tocsin_metrics: Metrics, silent_
     url = f"postgresql+asyncpg://app:{SECRET}@127.0.0.1:{silent_port}/db"
     health = Health([checks.sql("db", url)], timeout=0.05, cache_ttl=0)
     health.check_sync()  # starts the runner's loop thread and imports the driver
-    threads = threading.active_count()
+    before = set(threading.enumerate())  # a set, not a count: another test's thread may end meanwhile
     for _ in range(100):
         assert health.check_sync().status == "unhealthy"
-    assert threading.active_count() == threads
+    assert set(threading.enumerate()) - before == set()
     health.close()
 
 
@@ -197,12 +206,12 @@ async def test_100_endpoint_calls_against_a_hung_dependency_leave_nothing_behind
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         assert (await client.get("/health/ready")).status_code == 503  # warm-up: driver imported
-        threads, tasks = threading.active_count(), len(asyncio.all_tasks())
+        threads, tasks = set(threading.enumerate()), len(asyncio.all_tasks())
         elapsed = []
         for _ in range(100):
             started = time.perf_counter()
             assert (await client.get("/health/ready")).status_code == 503
             elapsed.append(time.perf_counter() - started)
         assert sorted(elapsed)[50] < 0.05 + 0.1  # median: timeout + 100 ms
-        assert threading.active_count() == threads
+        assert set(threading.enumerate()) - threads == set()
         assert len(asyncio.all_tasks()) == tasks

@@ -74,9 +74,10 @@ def test_a_hung_dependency_answers_503_within_the_timeout(serve: Serve, kind: st
         assert body["status"] == "unhealthy"
         assert body["checks"]["orders-db"]["output"] == f"timed out after {TIMEOUT:g}s"
         assert body["checks"]["database"]["status"] == "up"
-    # timeout + 100 ms; the best of three, as other suites load the same 2 cores in CI
-    assert min(elapsed) < TIMEOUT + 0.1, elapsed
-    assert max(elapsed) < TIMEOUT + 0.5, elapsed
+    # the best of three within timeout + 300 ms (other suites load the same 2 cores in CI); a check
+    # the runner failed to cut would take its 2 s connect timeout
+    assert min(elapsed) < TIMEOUT + 0.3, elapsed
+    assert max(elapsed) < TIMEOUT + 1.0, elapsed
     # liveness does not touch the dependencies: 200 while they hang, without waiting for them
     started = time.perf_counter()
     assert _get(base + "/health/live").status_code == 200

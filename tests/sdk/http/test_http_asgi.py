@@ -185,7 +185,9 @@ def test_route_templates_statuses_streaming_and_exclusions(
     assert _count(metrics, "/boom", "500") == 1
     # The streamed body takes >= 0.24 s; the request is timed to its last chunk.
     stream_seconds = sample_value(metrics, "http_request_duration_seconds_sum", {"route": "/stream"})
-    assert stream_seconds is not None and 4 * STREAM_CHUNK_PAUSE <= stream_seconds <= client_seconds + 0.05
+    assert (
+        stream_seconds is not None and 4 * STREAM_CHUNK_PAUSE <= stream_seconds <= client_seconds + 0.5
+    )  # the server closes after the client has it all
     # Excluded: /metrics is not measured at all, not even as <unmatched>.
     # Only templates (no raw path, no /metrics) in the labels, and nothing left in progress.
     routes = {labels["route"] for labels, _ in samples(metrics, "http_requests_total")}
@@ -232,10 +234,10 @@ def test_in_progress_when_inner_middleware_suspends_before_routing(metrics: Metr
     gate = Gate()
     app = starlette_app(tmp_path, gate)
 
-    def suspends_first(inner: object) -> object:
+    def suspends_first(app: object) -> object:  # Starlette < 0.38 passes the app by keyword
         async def middleware(scope: dict[str, object], receive: object, send: object) -> None:
             await asyncio.sleep(0.01)  # like BaseHTTPMiddleware's task group: routing comes later
-            await inner(scope, receive, send)  # type: ignore[operator]
+            await app(scope, receive, send)  # type: ignore[operator]
 
         return middleware
 

@@ -85,7 +85,9 @@ def test_django_routes_errors_streaming_and_exclusions(site: Site) -> None:
         assert site.value("http_requests_total", route=route, status=str(status)) is not None, path
     assert site.value("http_requests_total", route="<unmatched>", status="404") == 2
     stream_seconds = site.value("http_request_duration_seconds_sum", route="stream/")
-    assert stream_seconds is not None and 4 * STREAM_CHUNK_PAUSE <= stream_seconds <= client_seconds + 0.05
+    assert (
+        stream_seconds is not None and 4 * STREAM_CHUNK_PAUSE <= stream_seconds <= client_seconds + 0.5
+    )  # the server closes after the client has it all
     routes = {labels["route"] for labels, _ in site.samples("http_requests_total")}
     assert routes == {route for _, route, _ in CASES} | {"stream/"}  # neither /skipped/ nor /metrics
     assert all(v == 0 for _, v in site.samples("http_requests_in_progress"))

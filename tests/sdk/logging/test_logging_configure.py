@@ -244,3 +244,27 @@ def test_a_stdlib_record_is_rendered_once_for_every_json_output(
     assert (on_console["event"], on_console["order_id"], on_console["service"]) == ("failed lookup", 7, "svc")
     assert on_console["exception"].endswith("KeyError: 'missing'")
     assert list(on_console)[:4] == ["timestamp", "level", "logger", "event"]
+
+
+def test_werkzeug_dev_server_colours_stay_out_of_json(stream: io.StringIO, tocsin_metrics: Metrics) -> None:
+    """Flask's `flask run` server colours its lines even into a file; JSON lines must not carry ESC codes."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Response
+
+    tlog.configure("production", "INFO", "flaskr", stream=stream)
+    server = make_server("127.0.0.1", 0, Response("nothing here", status=404))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"http://127.0.0.1:{server.port}/nope", timeout=10)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    (access,) = [line for line in json_lines(stream.getvalue()) if line["logger"] == "werkzeug"]
+    assert '"GET /nope HTTP/1.1" 404' in access["event"], access
+    assert "\x1b" not in stream.getvalue()

@@ -168,3 +168,72 @@ def _hammer(url: str, prefix: str, count: int = 100) -> None:
             assert response.headers["X-Request-ID"] == rid
 
         list(pool.map(call, range(count)))
+
+
+def _failing_app(framework: str, placement: str) -> object:
+    from fastapi import FastAPI
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    from tocsin.sdk.logging import asgi
+
+    async def boom(request: Request) -> None:
+        log.info("about to fail", expected=request.headers.get("x-expected", ""))
+        raise RuntimeError("boom")
+
+    async def fastapi_boom() -> None:
+        log.info("about to fail", expected=tlog.get_request_id())
+        raise RuntimeError("boom")
+
+    app: Starlette = Starlette(routes=[Route("/boom", boom)]) if framework == "starlette" else FastAPI()
+    if framework == "fastapi":
+        app.add_api_route("/boom", fastapi_boom)
+    if placement == "add_request_ids":
+        asgi.add_request_ids(app)
+    else:
+        app.add_middleware(asgi.RequestIdMiddleware)
+    return app
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("framework", ["starlette", "fastapi"])
+@pytest.mark.parametrize("placement", ["add_request_ids", "add_middleware"])
+def test_an_escaping_exception_keeps_the_id_on_the_500_and_the_traceback(
+    stream: io.StringIO, tocsin_metrics: Metrics, framework: str, placement: str
+) -> None:
+    from tests.conftest import serve_uvicorn
+
+    tlog.configure("production", "INFO", stream=stream)
+    base, stop = serve_uvicorn(_failing_app(framework, placement), log_config=None)
+    try:
+        # "Connection: close": after an uncaught exception the server may drop a kept-alive connection.
+        with httpx.Client(base_url=base, timeout=10, headers={"Connection": "close"}) as client:
+            for i in range(3):
+                rid = f"boom-{i}"
+                response = client.get("/boom", headers={"X-Request-ID": rid, "X-Expected": rid})
+                assert response.status_code == 500
+                if placement == "add_request_ids":  # add_middleware sits inside Starlette's 500
+                    assert response.headers["x-request-id"] == rid
+    finally:
+        stop()
+    lines = json_lines(stream.getvalue())
+    tracebacks = [line for line in lines if line["logger"] == "uvicorn.error" and line["level"] == "error"]
+    assert len(tracebacks) == 3, lines
+    for i, line in enumerate(tracebacks):
+        assert line["request_id"] == f"boom-{i}"
+        assert "RuntimeError: boom" in line["exception"]
+
+
+def test_add_request_ids_refuses_what_it_cannot_do() -> None:
+    from starlette.applications import Starlette
+
+    from tocsin.errors import ConfigurationError
+    from tocsin.sdk.logging.asgi import add_request_ids
+
+    with pytest.raises(ConfigurationError, match="RequestIdMiddleware"):
+        add_request_ids(object())
+    served = Starlette()
+    served.middleware_stack = served.build_middleware_stack()  # what the first request does
+    with pytest.raises(ConfigurationError, match="before the app serves its first"):
+        add_request_ids(served)

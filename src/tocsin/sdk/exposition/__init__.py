@@ -20,13 +20,15 @@ from __future__ import annotations
 from ._apps import make_asgi_app, make_wsgi_app
 from ._auth import Auth
 from ._core import Exposition, MetricsResponse, gzip_allowed
-from ._server import MetricsServer, start_metrics_server
+from ._server import MetricsServer, Route, ServerLimits, start_metrics_server
 
 __all__ = [
     "Auth",
     "Exposition",
     "MetricsResponse",
     "MetricsServer",
+    "Route",
+    "ServerLimits",
     "gzip_allowed",
     "make_asgi_app",
     "make_wsgi_app",

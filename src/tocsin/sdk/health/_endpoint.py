@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 import orjson
 
@@ -26,6 +26,7 @@ __all__ = [
     "HEALTH_JSON",
     "Details",
     "EndpointConfig",
+    "EndpointOptions",
     "Format",
     "Response",
 ]
@@ -62,6 +63,25 @@ class Response:
     content_type: str
     body: bytes
     headers: tuple[tuple[str, str], ...] = (("cache-control", "no-store"),)
+
+
+class EndpointOptions(TypedDict, total=False):
+    """:class:`EndpointConfig`'s keyword arguments, spelled out for the adapters' ``**options``.
+
+    ``**config: Any`` after a keyword-only ``health`` makes mypy reject
+    ``app.add_middleware(HealthMiddleware, health=health)`` (Starlette's ParamSpec-typed factory);
+    the named keys type-check, and a typo in a key is an error at the call.
+    """
+
+    path: str
+    details: Details
+    token: str | None
+    token_file: str | os.PathLike[str] | None
+    token_env: str
+    status_codes: Mapping[HealthStatus, int] | None
+    format: Format
+    service: str | None
+    version: str | None
 
 
 class EndpointConfig:

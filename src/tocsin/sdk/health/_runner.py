@@ -123,13 +123,19 @@ class Health:
         self.timeout = timeout
         self.cache_ttl = cache_ttl
         factory = own_metrics(metrics)
+        # Under gunicorn each probe reaches one worker: the check's state is the latest result of any
+        # of them ("mostrecent"), not one series per worker that keeps its own stale value.
         self._up = factory.gauge(
-            "tocsin_health_check_up", "1 when the health check passed on its last run, else 0.", ["check"]
+            "tocsin_health_check_up",
+            "1 when the health check passed on its last run, else 0.",
+            ["check"],
+            multiprocess_mode="mostrecent",
         )
         self._duration = factory.gauge(
             "tocsin_health_check_duration_seconds",
             "How long the last run of the health check took.",
             ["check"],
+            multiprocess_mode="mostrecent",
         )
         self._cache: dict[str, tuple[float, CheckResult]] = {}
         self._inflight: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[CheckResult]]] = {}

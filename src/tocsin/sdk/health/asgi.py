@@ -13,13 +13,16 @@ straight through. No framework is imported.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from tocsin.sdk._asgi import serve_lifespan
 from tocsin.sdk._types import ASGIApp, Receive, Scope, Send
 
-from ._endpoint import EndpointConfig, Response
+from ._endpoint import EndpointConfig, EndpointOptions, Response
 from ._runner import Health
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["HealthMiddleware", "health_app"]
 
@@ -29,7 +32,7 @@ _ALLOW = (("allow", "GET, HEAD"),)
 class HealthMiddleware:
     """Serves the health paths in front of ``app``. Keyword arguments are :class:`EndpointConfig`'s."""
 
-    def __init__(self, app: ASGIApp, *, health: Health, **config: Any) -> None:
+    def __init__(self, app: ASGIApp, *, health: Health, **config: Unpack[EndpointOptions]) -> None:
         self.app = app
         self.config = EndpointConfig(health, **config)
 
@@ -57,7 +60,7 @@ async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
     await _send(send, Response(404, "text/plain", b"not found\n"), True)
 
 
-def health_app(health: Health, **config: Any) -> HealthMiddleware:
+def health_app(health: Health, **config: Unpack[EndpointOptions]) -> HealthMiddleware:
     """A stand-alone ASGI app serving only the health paths (404 elsewhere), e.g. on a separate port."""
     return HealthMiddleware(_not_found, health=health, **config)
 

@@ -37,10 +37,12 @@ class DatabaseCheck(BaseCheck):
         super().__init__(name, critical=critical, timeout=timeout)
         self.alias = alias
         self._gate = ThreadGate(name)
+        from django.db import connections  # now, not inside the first probe's timeout
+
+        self._connections = connections
 
     async def __call__(self) -> Observation:
-        from django.db import connections
-
+        connections = self._connections
         settings = connections.settings[self.alias]
         self.secrets = tuple(s for s in (settings.get("PASSWORD"),) if s)
 

@@ -8,6 +8,7 @@ string formatting, one lock per request (not one per value cell).
 
 from __future__ import annotations
 
+import re
 import threading
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
@@ -56,6 +57,7 @@ UNMATCHED = "<unmatched>"
 #: The ``method`` of a request whose method is not a standard one (bounded cardinality).
 OTHER_METHOD = "other"
 
+_NAMESPACE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _STANDARD_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
 _METHODS: dict[str, str] = {m: m for m in _STANDARD_METHODS}
 
@@ -191,6 +193,7 @@ class RequestMetricsOptions(TypedDict, total=False):
     excluded_paths: Iterable[str]
     buckets: Iterable[float]
     exemplars: bool | None
+    namespace: str
 
 
 class RequestMetrics:
@@ -199,6 +202,11 @@ class RequestMetrics:
     - ``http_requests_total{method,route,status}`` (counter)
     - ``http_request_duration_seconds{method,route}`` (histogram, ``buckets``)
     - ``http_requests_in_progress{method,route}`` (gauge, ``livesum`` across worker processes)
+    - ``http_exceptions_total{method,route,type}`` (exceptions escaping the app, by class name)
+
+    ``namespace`` is the ``http`` in those names: ``""`` drops it, so a Django app under
+    ``configure(prefix="django")`` exposes ``django_requests_total`` and
+    ``django_request_duration_seconds``, the names seed 004's queries use.
 
     The metrics come from ``metrics`` (default: :func:`tocsin.sdk.metrics.get_metrics`, so its
     prefix, constant labels and series cap apply) on ``registry`` (default: the factory's).
@@ -216,27 +224,33 @@ class RequestMetrics:
         excluded_paths: Iterable[str] = DEFAULT_EXCLUDED_PATHS,
         buckets: Iterable[float] = DEFAULT_BUCKETS,
         exemplars: bool | None = None,
+        namespace: str = "http",
     ) -> None:
         factory = metrics if metrics is not None else get_metrics()
         labels = ("method", "route")
+        ns = _namespace(namespace)
         self.requests = factory.counter(
-            "http_requests_total", "HTTP requests by route template and status.", (*labels, "status"),
+            f"{ns}requests_total", "HTTP requests by route template and status.", (*labels, "status"),
             registry=registry,
         )  # fmt: skip
         self.duration = factory.histogram(
-            "http_request_duration_seconds",
+            f"{ns}request_duration_seconds",
             "HTTP request duration until the last byte of the body, by route template.",
             labels,
             buckets=buckets,
             registry=registry,
         )
         self.in_progress = factory.gauge(
-            "http_requests_in_progress",
+            f"{ns}requests_in_progress",
             "HTTP requests being served, by route template.",
             labels,
             registry=registry,
             multiprocess_mode="livesum",
         )
+        self.exceptions = factory.counter(
+            f"{ns}exceptions_total", "Exceptions the app raised, by route template and class.",
+            (*labels, "type"), registry=registry,
+        )  # fmt: skip
         self.excluded_paths: frozenset[str] = frozenset(excluded_paths)
         self._exemplar: Callable[[], dict[str, str] | None] | None = _trace_exemplar_source(exemplars)
         self._otel_context: ContextVar[Any] | None = _otel_context_var() if self._exemplar else None
@@ -248,6 +262,11 @@ class RequestMetrics:
     ) -> RequestMetrics:
         """``request_metrics`` if given (shared between apps), else a new one from ``options``."""
         return request_metrics if request_metrics is not None else cls(**options)
+
+    def record_exception(self, method: str, route: str, error: BaseException) -> None:
+        """Count ``error`` (an ``Exception``; cancellations are not errors) raised serving ``route``."""
+        if isinstance(error, Exception):
+            self.exceptions.labels(_METHODS.get(method, OTHER_METHOD), route, type(error).__name__).inc()
 
     def series(self, method: str, route: str) -> RouteSeries:
         """The pre-resolved children for ``method`` (raw, folded here) and ``route`` (a template)."""
@@ -267,6 +286,19 @@ class RequestMetrics:
         if folded == method:
             by_method[method] = found
         return found
+
+
+def _namespace(namespace: str) -> str:
+    """``"http"`` -> ``"http_"``; ``""`` -> ``""``; a namespace no metric name can start with raises."""
+    if not namespace:
+        return ""
+    if not _NAMESPACE.fullmatch(namespace):
+        from tocsin.errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"namespace {namespace!r}: use letters, digits and '_', not starting with a digit"
+        )
+    return f"{namespace}_"
 
 
 def _otel_context_var() -> ContextVar[Any] | None:

@@ -7,11 +7,11 @@
     app.add_middleware(PrometheusMiddleware)
 
 The route label is the template the framework's own router matched; no path is
-matched twice. Starlette's router writes the route it matched into the scope
-(``scope["route"]``), FastAPI also the effective route of included routers (with
-their prefixes); the middleware reads them and adds the prefixes of the mounts
-above the route (:mod:`._routes`). The app gets the server's own scope dict, so
-routing costs what it costs without the middleware, whatever the number of routes.
+matched twice. Every Starlette version writes the endpoint it matched into the
+scope (``scope["endpoint"]``); the route tree is read once per app, mapping each
+endpoint to its whole template, mount and include prefixes joined
+(:mod:`._routes`). The app gets the server's own scope dict, so routing costs
+what it costs without the middleware, whatever the number of routes.
 
 ``http_requests_in_progress`` needs the route before the response ends. The
 middleware drives the app's awaitable itself and looks at the first suspension:
@@ -71,7 +71,7 @@ class _Request:
     send_next: Send
     root_path: str  # before routing (mounts change the scope's)
     series: RouteSeries | None
-    routed_by: object  # the route object ``series`` was resolved from, once it is
+    routed_by: object  # the endpoint ``series`` was resolved from, once it is
     status: int  # what the server answers when the app ends without a response: 500
     done: bool
     started: float
@@ -81,10 +81,15 @@ class _Request:
         if self.series is not None or self.done:
             return True
         scope = self.scope
-        if self.middleware._templates.of_scope(scope, self.root_path) == UNMATCHED:
+        middleware = self.middleware
+        endpoint = scope.get("endpoint")
+        known = middleware._by_endpoint.get(id(endpoint))
+        if (known is None or known[0] is not endpoint) and middleware._templates.of_scope(
+            scope, self.root_path
+        ) == UNMATCHED:
             return False  # not routed yet (something suspended before routing), or never
-        self.routed_by = scope.get("route")
-        series = self.series = self.middleware._series_of(scope, self.root_path)
+        self.routed_by = endpoint
+        series = self.series = middleware._series_of(scope, self.root_path)
         series.enter()
         return True
 
@@ -105,10 +110,16 @@ class _Request:
             self.done = True
             elapsed = _perf_counter() - self.started
             scope = self.scope
-            route = scope.get("route")
-            known = self.middleware._by_route.get(id(route))
+            endpoint = scope.get("endpoint")
+            by_endpoint = self.middleware._by_endpoint
+            known = by_endpoint.get(id(endpoint))
+            if known is None or known[0] is not endpoint:  # an endpoint at several places: its route
+                route = scope.get("route")
+                known = by_endpoint.get(id(route))
+                if known is not None and getattr(route, "endpoint", None) is not endpoint:
+                    known = None
             series = None
-            if self.series is None and known is not None and known[0] is route and not scope.get("fastapi"):
+            if self.series is None and known is not None:
                 series = known[1].get(scope["method"])
             if series is not None:
                 series.record(self.status, elapsed)
@@ -127,7 +138,7 @@ class _Request:
         series = self.series
         if series is not None:
             series.leave()
-            if scope.get("route") is not self.routed_by:  # routing went on after the first look (rare)
+            if scope.get("endpoint") is not self.routed_by:  # routing went on after the first look (rare)
                 series = None
         if series is None:
             series = self.middleware._series_of(scope, self.root_path)
@@ -154,22 +165,29 @@ class PrometheusMiddleware:
         self.app = app
         self.request_metrics = request_metrics = RequestMetrics.given(request_metrics, **options)
         self._excluded = request_metrics.excluded_paths
-        self._templates = RouteTemplates()
-        # id(route object) -> (it, {method: series}) for routes whose template is the object's
-        # alone (not FastAPI included routers, not routes mounted twice): one look-up per request.
-        self._by_route: dict[int, tuple[object, dict[str, RouteSeries]]] = {}
+        self._templates = RouteTemplates(app)
+        # id(endpoint) -> (it, {method: series}) for endpoints that one route alone carries (not
+        # one function at two paths, nor routes mounted twice): one look-up per request. Also
+        # id(route) -> ... for a route object at one place (scope["route"], Starlette >= 1.7).
+        self._by_endpoint: dict[int, tuple[object, dict[str, RouteSeries]]] = {}
 
     def _series_of(self, scope: Scope, root_path: str) -> RouteSeries:
-        route = scope.get("route")
-        known = self._by_route.get(id(route))
-        if known is not None and known[0] is route and not scope.get("fastapi"):
-            found = known[1].get(scope["method"])
+        method = scope["method"]
+        endpoint = scope.get("endpoint")
+        known = self._by_endpoint.get(id(endpoint))
+        if known is None or known[0] is not endpoint:
+            key = self._templates.settled(scope)  # a route object, when its endpoint is at several
+            known = self._by_endpoint.get(id(key)) if key is not None else None
+        if known is not None:
+            found = known[1].get(method)
             if found is not None:
                 return found
         template = self._templates.of_scope(scope, root_path)
-        series = self.request_metrics.series(scope["method"], template)
-        if route is not None and not scope.get("fastapi") and self._templates.settled(route):
-            self._by_route.setdefault(id(route), (route, {}))[1][scope["method"]] = series
+        series = self.request_metrics.series(method, template)
+        key = self._templates.settled(scope)
+        # Invented methods fold into "other" and are not cached under their own names (bounded).
+        if key is not None and series.method == method:
+            self._by_endpoint.setdefault(id(key), (key, {}))[1][method] = series
         return series
 
     @coroutine
@@ -222,8 +240,10 @@ class PrometheusMiddleware:
                 if not watching and to_send is None and to_throw is None:
                     yield from steps  # resumes it with None
                     break
-        except BaseException:
+        except BaseException as error:
             request.finish(500)
+            route = self._templates.of_scope(scope, request.root_path)
+            self.request_metrics.record_exception(scope["method"], route, error)
             raise
         if not request.done:  # returned without ending the response (or the client left)
             request.finish(request.status)

@@ -40,6 +40,13 @@ def _request_metrics() -> RequestMetrics:
     return RequestMetrics(**options)
 
 
+def _client_errors() -> tuple[type[Exception], ...]:
+    from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+    from django.http import Http404
+
+    return (Http404, PermissionDenied, BadRequest, SuspiciousOperation)
+
+
 def _route(request: Any) -> str:
     match = request.resolver_match
     if match is None:
@@ -103,6 +110,13 @@ class PrometheusMiddleware:
         series = self.request_metrics.series(request.method, _route(request))
         setattr(request, _SERIES_ATTR, series)
         series.enter()
+
+    def process_exception(self, request: Any, exception: Exception) -> None:
+        """The view raised: Django turns it into a response, so the type is counted here, unless it
+        is one Django answers with a 4xx (``Http404``, ``PermissionDenied``...): those are answers,
+        as Starlette's ``HTTPException`` and Flask's ``abort()`` are, not failures."""
+        if not isinstance(exception, _client_errors()):
+            self.request_metrics.record_exception(request.method, _route(request), exception)
 
     async def _aprocess_view(self, request: Any, view_func: Any, view_args: Any, view_kwargs: Any) -> None:
         self._process_view(request, view_func, view_args, view_kwargs)

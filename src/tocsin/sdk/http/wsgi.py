@@ -8,7 +8,8 @@
 
 The route label is the rule Flask's router matched (``request.url_rule.rule``:
 blueprints and ``url_prefix`` included), read from the werkzeug request Flask
-leaves in the environ; requests no rule matched are ``<unmatched>``. The request
+leaves in the environ; a 405 keeps the rule of its path; requests no rule
+matched are ``<unmatched>``. The request
 is timed until the server closes the response iterable, so a streamed
 (generator) body is measured to its end. Flask itself is imported only by
 :func:`instrument_flask`.
@@ -141,8 +142,10 @@ class PrometheusWSGIMiddleware:
         exchange = environ[ENVIRON_KEY] = _Exchange(self, environ, start_response)
         try:
             body = self.app(environ, exchange.start_response)
-        except BaseException:
+        except BaseException as error:
             exchange.finish("500")
+            route = self._route_of(environ) or UNMATCHED
+            self.request_metrics.record_exception(environ["REQUEST_METHOD"], route, error)
             raise
         return _Body(body, exchange)
 
@@ -164,19 +167,63 @@ class _RoutedOnMatch:
             exchange.routed(rule.rule)
 
 
+class _RoutedOn405:
+    """``routing_exception`` of the instrumented Flask request class. Flask sets it when matching
+    failed; for a 405 (the path has a rule, not for this method) werkzeug keeps only the allowed
+    methods, so the rule is matched once more with one of them: only 405s pay for it, and the
+    request keeps its route as it would have with the right method."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def __get__(self, request: Any, owner: type | None = None) -> Any:
+        return None if request is None else request.__dict__.get("_tocsin_routing_exception")
+
+    def __set__(self, request: Any, error: Any) -> None:
+        request.__dict__["_tocsin_routing_exception"] = error
+        exchange = request.environ.get(ENVIRON_KEY)
+        allowed = getattr(error, "valid_methods", None)
+        if exchange is None or not allowed or getattr(error, "code", None) != 405:
+            return
+        try:
+            rule, _ = self._app.create_url_adapter(request).match(method=allowed[0], return_rule=True)
+        except Exception:  # routing says no: the request stays <unmatched>
+            return
+        exchange.routed(rule.rule)
+
+
 def instrument_flask(
     app: Any, *, request_metrics: RequestMetrics | None = None, **options: Unpack[RequestMetricsOptions]
 ) -> PrometheusWSGIMiddleware:
     """Measure every request of the Flask ``app``; returns the middleware it installed.
 
     Wraps ``app.wsgi_app``, and subclasses ``app.request_class`` so that the request is in
-    progress under its rule as soon as Flask has matched it (set a custom request class
-    before calling this).
+    progress under its rule as soon as Flask has matched it, and a 405 keeps the rule of its
+    path (set a custom request class before calling this).
     """
     middleware = PrometheusWSGIMiddleware(app.wsgi_app, request_metrics=request_metrics, **options)
     app.wsgi_app = middleware
+    _count_flask_exceptions(app, middleware.request_metrics)
     base = app.request_class
-    app.request_class = type(
-        base.__name__, (base,), {"view_args": _RoutedOnMatch(), "__module__": base.__module__}
-    )
+    fields = {
+        "view_args": _RoutedOnMatch(),
+        "routing_exception": _RoutedOn405(app),
+        "__module__": base.__module__,
+    }
+    app.request_class = type(base.__name__, (base,), fields)
     return middleware
+
+
+def _count_flask_exceptions(app: Any, request_metrics: RequestMetrics) -> None:
+    """Flask turns an unhandled exception into a 500 inside ``wsgi_app``; its ``got_request_exception``
+    signal is where the exception is still known (``http_exceptions_total``)."""
+    from flask import got_request_exception, request
+
+    def counted(sender: Any, exception: BaseException, **extra: Any) -> None:
+        rule = request.url_rule
+        request_metrics.record_exception(
+            request.method, rule.rule if rule is not None else UNMATCHED, exception
+        )
+
+    app.extensions["tocsin_http_exceptions"] = counted  # the signal holds receivers weakly: keep it alive
+    got_request_exception.connect(counted, app)

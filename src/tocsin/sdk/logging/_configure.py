@@ -30,7 +30,7 @@ from structlog.typing import Processor
 
 from tocsin.sdk.metrics import Metrics
 
-from . import _direct
+from . import _direct, _servers
 from ._outputs import CountingHandler, LogFile, file_handler, level_number
 from ._processors import (
     console_renderer,
@@ -48,6 +48,7 @@ _lock = threading.Lock()
 # before a reconfiguration hold this very list, so they see the new processors.
 _PROCESSORS: list[Processor] = []
 _installed: list[logging.Handler] = []
+_adopted: _servers.Adopted = []
 _saved_root_level: int | None = None
 _saved_levels: dict[str, int] = {}
 _configured = False
@@ -70,6 +71,7 @@ def configure(
     metrics: Metrics | None = None,
     logger_levels: Mapping[str, str | int] | None = None,
     processors: Sequence[Processor] = (),
+    adopt_framework_handlers: bool = True,
 ) -> None:
     """Set up logging for the whole process.
 
@@ -83,6 +85,9 @@ def configure(
       WARNING/ERROR rates can alert.
     - ``logger_levels``: per-library thresholds, e.g. ``{"uvicorn.access": "WARNING"}``.
     - ``processors``: yours, run after the shared ones and before rendering.
+    - ``adopt_framework_handlers``: take the handlers uvicorn, gunicorn, Flask and Django install
+      by default off their loggers, so their lines come out once, through these outputs
+      (see :mod:`tocsin.sdk.logging._servers`); handlers the application added stay.
     """
     global _configured, _saved_root_level
     minimum = level_number(level)
@@ -134,6 +139,8 @@ def configure(
         for handler in handlers:
             root.addHandler(handler)
         _installed.extend(handlers)
+        if adopt_framework_handlers:
+            _adopted.extend(_servers.adopt(handlers))
         for name, threshold in (logger_levels or {}).items():
             library = logging.getLogger(name)
             _saved_levels.setdefault(name, library.level)
@@ -163,6 +170,8 @@ def _uninstall() -> None:
         root.removeHandler(handler)
         handler.close()
     _installed.clear()
+    _servers.restore(_adopted)
+    _adopted.clear()
     if _saved_root_level is not None:
         root.setLevel(_saved_root_level)
         _saved_root_level = None

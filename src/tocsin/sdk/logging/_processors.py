@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,10 @@ from typing import Any
 import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+
+from ._servers import access_fields
+
+_ACCESS_LOGGERS = frozenset({"uvicorn.access", "gunicorn.access"})
 
 __all__ = [
     "add_static",
@@ -135,6 +140,10 @@ def native_processor(service: str | None, environment: str) -> Processor:
     return process
 
 
+#: terminal colour and cursor sequences (``ESC [ ... letter``): noise in a JSON line and in the log store
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
 def record_processor(service: str | None, environment: str) -> Callable[[logging.LogRecord], EventDict]:
     """:func:`shared_processors` in one function, for standard-library records: the event dict of ``record``.
 
@@ -146,16 +155,21 @@ def record_processor(service: str | None, environment: str) -> Callable[[logging
 
     def process(record: logging.LogRecord) -> EventDict:
         method = record.levelname.lower()
+        message = record.getMessage()
+        if "\x1b" in message:  # werkzeug's dev server colours its lines whatever the output
+            message = _ANSI_ESCAPE.sub("", message)
         out: EventDict = {
             "timestamp": "",
             "level": method,
             "logger": record.name,
-            "event": record.getMessage(),
+            "event": message,
         }
         out = _merge_contextvars(None, method, out)
         for key, value in record.__dict__.items():
             if key not in _RECORD_KEYS:
                 out[key] = value
+        if record.name in _ACCESS_LOGGERS:
+            out.update(access_fields(record) or ())
         out["timestamp"] = clock.now()
         if record.exc_info:
             out["exc_info"] = record.exc_info

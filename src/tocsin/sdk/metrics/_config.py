@@ -89,12 +89,26 @@ def _dropped_counter(registry: CollectorRegistry) -> CappedCounter:
         return existing
 
 
+_known: weakref.WeakKeyDictionary[CollectorRegistry, dict[str, _CappedMixin]] = weakref.WeakKeyDictionary()
+_known_lock = threading.Lock()
+
+
+def _known_on(registry: CollectorRegistry) -> dict[str, _CappedMixin]:
+    """The metrics tocsin made on ``registry``, by full name, whichever factory made them."""
+    found = _known.get(registry)
+    if found is None:
+        found = _known[registry] = {}
+    return found
+
+
 class Metrics:
     """A metric factory bound to one registry, prefix and identity.
 
-    Factories are get-or-create: asking twice for the same name with the same
-    type and labels returns the same metric (handy under reloaders and in
-    tests); asking with a different type or labels is an error.
+    Factories are get-or-create, per registry: asking twice for the same name with
+    the same type and labels returns the same metric, also from another factory on
+    the same registry (an app factory calling :func:`configure` for each app, one
+    app per test, reloaders); asking with a different type, labels, buckets or
+    constant labels is an error that says so.
     """
 
     def __init__(
@@ -207,8 +221,14 @@ class Metrics:
 
     def clear(self) -> None:
         """Unregister every metric this factory created (seed 001's ``clearMetrics()``, for tests)."""
-        with self._lock:
+        with _known_lock, self._lock:
             created, self._created = self._created, {}
+            for metric in created.values():
+                registry = getattr(metric, "_tocsin_registry", self.registry)
+                known = _known.get(registry)
+                name = getattr(metric, "_tocsin_name", None)
+                if known is not None and name is not None and known.get(name) is metric:
+                    del known[name]
         for metric in created.values():
             registry = getattr(metric, "_tocsin_registry", self.registry)
             with contextlib.suppress(KeyError):
@@ -230,19 +250,21 @@ class Metrics:
         target = registry if registry is not None else self.registry
         labelnames = tuple(labelnames)
         key = f"{id(target)}:{full}"
-        with self._lock:
-            existing = self._created.get(key)
+        const_labels = self.identity.as_labels() if self.constant_labels and self.identity else None
+        with _known_lock, self._lock:
+            known = _known_on(target)
+            existing = known.get(full)
             if existing is not None:
-                if type(existing) is not cls or tuple(existing._labelnames) != labelnames:
-                    raise ConfigurationError(
-                        f"metric {full!r} already exists as {type(existing).__name__}"
-                        f"{list(existing._labelnames)}; asked again as {cls.__name__}{list(labelnames)}"
-                    )
+                _check_same(existing, full, cls, labelnames, const_labels, kwargs.get("buckets"))
+                self._created[key] = existing
                 return existing  # type: ignore[return-value]
             try:
                 metric = cls(full, documentation, labelnames, unit=unit, registry=target, **kwargs)
             except ValueError as err:
-                raise ConfigurationError(f"metric {full!r}: {err}") from None
+                raise ConfigurationError(
+                    f"metric {full!r}: {err} (another library or code outside tocsin registered it on "
+                    "this registry: use another name, or pass registry= to keep them apart)"
+                ) from None
             cap = self.max_series if max_series is None else max_series
             if labelnames and cap:
                 metric._tocsin_max_series = cap
@@ -255,8 +277,46 @@ class Metrics:
                     )
                 metric._tocsin_const_labels = self.identity.as_labels()
             metric._tocsin_registry = target  # type: ignore[attr-defined]
+            metric._tocsin_name = full  # type: ignore[attr-defined]
             self._created[key] = metric
+            known[full] = metric
             return metric
+
+
+def _check_same(
+    existing: _CappedMixin,
+    full: str,
+    cls: type,
+    labelnames: tuple[str, ...],
+    const_labels: dict[str, str] | None,
+    buckets: Sequence[float] | None,
+) -> None:
+    """``existing`` must be what is asked for again, or the caller would silently get another metric."""
+    asked = f"{cls.__name__}{list(labelnames)}"
+    if type(existing) is not cls or tuple(existing._labelnames) != labelnames:
+        raise ConfigurationError(
+            f"metric {full!r} already exists as {type(existing).__name__}"
+            f"{list(existing._labelnames)}; asked again as {asked} (give one of them another name)"
+        )
+    had = getattr(existing, "_tocsin_const_labels", None)
+    if had != const_labels:
+        raise ConfigurationError(
+            f"metric {full!r} already exists with constant labels {had}; asked again with {const_labels} "
+            "(configure() was called again with another identity on the same registry: call it with "
+            "the same arguments for every app of the process, or give each app its own "
+            "registry=CollectorRegistry())"
+        )
+    bounds = getattr(existing, "_upper_bounds", None)
+    if buckets is not None and bounds is not None and list(bounds) != _with_inf(buckets):
+        raise ConfigurationError(
+            f"metric {full!r} already exists with buckets {list(bounds)[:-1]}; asked again with "
+            f"{list(buckets)} (use the same buckets, or another name)"
+        )
+
+
+def _with_inf(buckets: Sequence[float]) -> list[float]:
+    bounds = [float(b) for b in buckets]
+    return bounds if bounds and bounds[-1] == float("inf") else [*bounds, float("inf")]
 
 
 def _check_names(name: str, labelnames: Sequence[str]) -> None:

@@ -85,11 +85,12 @@ class MemoryCheck(BaseCheck):
         super().__init__(name, critical=critical, timeout=timeout)
         self.max_used_percent = max_used_percent
         self.warn_used_percent = warn_used_percent
+        import psutil  # now, not inside the first probe's timeout
+
+        self._virtual_memory = psutil.virtual_memory
 
     async def __call__(self) -> Observation:
-        import psutil
-
-        used = float(psutil.virtual_memory().percent)
+        used = float(self._virtual_memory().percent)
         if used > self.max_used_percent:
             raise CheckFailed(f"{used}% memory used, over {self.max_used_percent}%", value=used, unit="%used")
         warn = self.warn_used_percent is not None and used > self.warn_used_percent

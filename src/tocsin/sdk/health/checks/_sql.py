@@ -1,5 +1,12 @@
 """SQL check: ``SELECT 1`` through a SQLAlchemy engine or a DSN (psycopg or asyncpg for PostgreSQL).
 
+The driver is imported when the check is made, not at its first run: importing
+SQLAlchemy or psycopg takes 0.1–1 s on a cold start, which the first probe after a
+boot would otherwise spend inside its timeout (a false 503). A misspelt DSN or a
+missing driver is an error at start-up, not a failing probe. An engine's kind is
+told from its class, so a sync engine never imports ``sqlalchemy.ext.asyncio``
+(which needs greenlet, an optional dependency since SQLAlchemy 2.1).
+
 A DSN gets a fresh connection per run with a connect timeout, closed right
 after: a health probe must see the database as a new client would, and must
 not keep a connection of its own open. An engine is the application's own:
@@ -44,6 +51,11 @@ def _split_driver(dsn: str, driver: Driver) -> tuple[Driver, str]:
     return "psycopg", plain
 
 
+def _is_async_engine(engine: object) -> bool:
+    """An ``AsyncEngine`` (it wraps a ``sync_engine``), told without importing ``sqlalchemy.ext.asyncio``."""
+    return hasattr(engine, "sync_engine") and type(engine).__module__.startswith("sqlalchemy.ext.asyncio")
+
+
 class SqlCheck(BaseCheck):
     """Runs ``query`` (default ``SELECT 1``); the observed value is the round trip in milliseconds."""
 
@@ -77,6 +89,29 @@ class SqlCheck(BaseCheck):
         )
         self.query = query
         self._gate = ThreadGate(name)
+        self._driver_module: Any = None
+        self._statement: Any = None
+        self._async_engine = False
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Import what the runs need, and make the DSN's engine, now rather than in the first probe."""
+        if self.driver == "psycopg":
+            import psycopg
+
+            self._driver_module = psycopg
+        elif self.driver == "asyncpg":
+            import asyncpg
+
+            self._driver_module = asyncpg
+        else:
+            import sqlalchemy
+
+            if self._engine is None:
+                # One engine per check; NullPool: no connection stays open between probes.
+                self._engine = sqlalchemy.create_engine(self._dsn, poolclass=sqlalchemy.pool.NullPool)
+            self._statement = sqlalchemy.text(self.query)
+            self._async_engine = _is_async_engine(self._engine)
 
     async def __call__(self) -> Observation:
         started = time.perf_counter()
@@ -89,8 +124,7 @@ class SqlCheck(BaseCheck):
         return Observation(round((time.perf_counter() - started) * 1000, 2), "ms")
 
     async def _psycopg(self) -> None:
-        import psycopg
-
+        psycopg = self._driver_module
         # libpq counts whole seconds (psycopg raises anything under 2 to 2); the runner's timeout still cuts.
         seconds = max(1, math.ceil(self.connect_timeout()))
         conn = await psycopg.AsyncConnection.connect(self._dsn, connect_timeout=seconds, autocommit=True)
@@ -98,23 +132,15 @@ class SqlCheck(BaseCheck):
             await conn.execute(self.query)
 
     async def _asyncpg(self) -> None:
-        import asyncpg
-
-        conn = await asyncpg.connect(self._dsn, timeout=self.connect_timeout())
+        conn = await self._driver_module.connect(self._dsn, timeout=self.connect_timeout())
         try:
             await conn.fetchval(self.query)
         finally:
             await conn.close(timeout=self.connect_timeout())
 
     async def _sqlalchemy(self) -> None:
-        import sqlalchemy
-        from sqlalchemy.ext.asyncio import AsyncEngine
-
-        if self._engine is None:
-            # One engine per check, made on first use; NullPool: no connection stays open between probes.
-            self._engine = sqlalchemy.create_engine(self._dsn, poolclass=sqlalchemy.pool.NullPool)
-        statement = sqlalchemy.text(self.query)
-        if isinstance(self._engine, AsyncEngine):
+        statement = self._statement
+        if self._async_engine:
             async with self._engine.connect() as aconn:
                 await aconn.execute(statement)
             return

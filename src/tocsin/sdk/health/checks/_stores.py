@@ -1,4 +1,7 @@
-"""Cache and document stores: Redis (set/get/delete of a namespaced key with a TTL) and MongoDB (``ping``)."""
+"""Cache and document stores: Redis (set/get/delete of a namespaced key with a TTL) and MongoDB (``ping``).
+
+Drivers are imported when the check is made, never inside a probe's timeout (see ``_sql``).
+"""
 
 from __future__ import annotations
 
@@ -46,15 +49,18 @@ class RedisCheck(BaseCheck):
         self.namespace = namespace
         self.key_ttl = key_ttl
         self._gate = ThreadGate(name)
+        self._redis_asyncio: Any = None
+        if isinstance(target, str):
+            import redis.asyncio
+
+            self._redis_asyncio = redis.asyncio
 
     async def __call__(self) -> Observation:
         key = f"{self.namespace}:{uuid.uuid4().hex}"
         token = uuid.uuid4().hex
         started = time.perf_counter()
-        if isinstance(self.target, str):
-            import redis.asyncio
-
-            client = redis.asyncio.from_url(
+        if self._redis_asyncio is not None:
+            client = self._redis_asyncio.from_url(
                 self.target,
                 socket_connect_timeout=self.connect_timeout(),
                 socket_timeout=self.timeout,
@@ -104,6 +110,9 @@ class MongoCheck(BaseCheck):
         )
         self.url = url
         self._gate = ThreadGate(name)
+        import pymongo
+
+        self._pymongo: Any = pymongo
 
     def _options(self) -> dict[str, Any]:
         connect_ms = int(self.connect_timeout() * 1000)
@@ -114,8 +123,7 @@ class MongoCheck(BaseCheck):
         }
 
     async def __call__(self) -> Observation:
-        import pymongo
-
+        pymongo = self._pymongo
         started = time.perf_counter()
         async_client = getattr(pymongo, "AsyncMongoClient", None)
         if async_client is not None:
