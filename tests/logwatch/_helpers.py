@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from tests.conftest import wait_for
+
+from tocsin.logwatch.config import LogsConfig, config_to_dict
 
 SEED_003_PATTERNS = """\
 patterns:
@@ -32,13 +38,15 @@ patterns:
 LEVEL_REGEX = r"'\[(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\]'"
 
 
-def seed_config(path_glob: str, *, store: bool = True, extra: str = "", retention: str = "7d") -> str:
+def seed_config(
+    path_glob: str, *, store: bool = True, extra: str = "", retention: str = "7d", poll: str = "50ms"
+) -> str:
     """Seed 003's logwatch.yaml following ``path_glob``."""
     return (
         f"files:\n  - path: '{path_glob}'\n    source: archiver\n    level: {LEVEL_REGEX}\n{extra}"
         + SEED_003_PATTERNS
         + (f"store: {{retention: {retention}}}\n" if store else "store: {enabled: false}\n")
-        + "poll_interval: 50ms\n"
+        + f"poll_interval: {poll}\n"
     )
 
 
@@ -76,6 +84,14 @@ class Written:
     levels: Counter[str] = field(default_factory=Counter)
     rotations: int = 0
 
+    def add(self, i: int) -> bytes:
+        """The ``i``-th line, accounted for (``lines`` is the writer's to set once it is written)."""
+        data, level, counter, amount = line(i)
+        self.levels[level] += 1
+        if counter:
+            self.counters[counter] += amount
+        return data
+
 
 def write_lines(
     path: Path, total: int, *, rotations: int = 0, duration: float = 0.0, batch: int = 500
@@ -92,11 +108,7 @@ def write_lines(
         while i < total:
             chunk = []
             for _ in range(min(batch, total - i)):
-                data, level, counter, amount = line(i)
-                chunk.append(data)
-                written.levels[level] += 1
-                if counter:
-                    written.counters[counter] += amount
+                chunk.append(written.add(i))
                 i += 1
                 if rotations and i % every == 0 and written.rotations < rotations:
                     break
@@ -129,11 +141,14 @@ class WatcherProcess:
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = ""
         self.starts = 0
+        self.wrapper: list[str] = []  # a command to run it under, e.g. setpriv
 
     def start(self) -> None:
         self.starts += 1
-        err = self.state_dir.parent / f"watcher-{self.starts}.err"
-        cmd = [sys.executable, "-m", "tocsin.logwatch", "--config", str(self.config)]
+        err = self.config.parent / f"watcher-{self.starts}.err"  # not on the state's disk, which may fill
+        compiled = self.config.with_suffix(".json")  # what `tocsin up` runs the watcher on
+        compiled.write_text(json.dumps(config_to_dict(load_yaml(self.config))))
+        cmd = [sys.executable, "-m", "tocsin.logwatch", "--config", str(compiled)]
         cmd += [
             "--state-dir",
             str(self.state_dir),
@@ -146,7 +161,7 @@ class WatcherProcess:
             *self.extra,
         ]
         with open(err, "wb") as stderr:
-            self.proc = subprocess.Popen(cmd, stderr=stderr, stdout=subprocess.DEVNULL)
+            self.proc = subprocess.Popen([*self.wrapper, *cmd], stderr=stderr, stdout=subprocess.DEVNULL)
 
         def port() -> str | None:
             assert self.proc is not None and self.proc.poll() is None, err.read_text()
@@ -193,3 +208,149 @@ class WatcherProcess:
             return m if caught_up else None
 
         return wait_for(done, timeout=timeout, interval=0.1, what=f"{lines} lines counted")
+
+
+def write_with_rotating_handler(
+    path: Path, total: int, *, max_bytes: int = 200_000, backup_count: int = 100, duration: float = 0.0
+) -> Written:
+    """``total`` lines through Python's own ``RotatingFileHandler`` (rename rotation: ``app.log`` →
+    ``app.log.1`` → ``app.log.2`` …, the oldest deleted past ``backup_count``), paced over ``duration``."""
+    import logging
+    import logging.handlers
+
+    written = Written()
+
+    class Counting(logging.handlers.RotatingFileHandler):
+        def doRollover(self) -> None:
+            written.rotations += 1
+            super().doRollover()
+
+    handler = Counting(path, maxBytes=max_bytes, backupCount=backup_count, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger = logging.Logger(f"rotating-{path}")
+    logger.addHandler(handler)
+    start = time.monotonic()
+    try:
+        for i in range(total):
+            logger.warning(written.add(i).decode().rstrip("\n"))
+            written.lines = i + 1
+            if duration and i % 500 == 0:
+                ahead = start + duration * i / total - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+    finally:
+        handler.close()
+    return written
+
+
+def _shift(path: Path, keep: int) -> None:
+    """``app.log.K`` → ``app.log.K+1`` from the oldest down, as RotatingFileHandler and logrotate do."""
+    for k in range(keep, 0, -1):
+        older = path.with_name(f"{path.name}.{k}")
+        if older.exists():
+            older.rename(path.with_name(f"{path.name}.{k + 1}"))
+
+
+def write_mixed(
+    path: Path,
+    total: int,
+    *,
+    rotations: int,
+    duration: float,
+    counted: Callable[[int], None],
+    seed: int = 3,
+    batch: int = 400,
+) -> Written:
+    """``total`` lines, each batch written in pieces cut at random bytes (so the file often ends inside
+    a line), rotated ``rotations`` times at line boundaries, in turn:
+
+    - rename and create, after shifting ``app.log.K`` → ``app.log.K+1`` (numbered, like logrotate);
+    - copytruncate: shift, copy to ``app.log.1``, truncate in place (the writer pauses meanwhile);
+    - truncate and regrow: once ``counted(lines written)`` returns (the watcher has counted every
+      line — else the truncation itself would destroy unread lines), truncate in place and write, in
+      one write, more than the file held: it regrows past the old offset before the next poll.
+    """
+    rng = random.Random(seed)
+    written = Written()
+    every = total // (rotations + 1)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    start = time.monotonic()
+    i, since_rotation, regrow = 0, 0, False
+    try:
+        while i < total:
+            size = min(since_rotation + every // 4, total - i) if regrow else min(batch, total - i)
+            if not regrow:
+                size = min(size, every - since_rotation) if written.rotations < rotations else size
+            chunk = []
+            for _ in range(size):
+                chunk.append(written.add(i))
+                i += 1
+            data = b"".join(chunk)
+            cuts = sorted(rng.sample(range(1, len(data)), 2)) if len(data) > 2 and not regrow else []
+            for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True):
+                os.write(fd, data[a:b])
+                time.sleep(0.002)  # the reader may poll now, mid-line
+            written.lines = i
+            since_rotation = 0 if regrow else since_rotation + size
+            regrow = False
+            if since_rotation >= every and written.rotations < rotations:
+                kind = written.rotations % 3
+                written.rotations += 1
+                if kind == 0:
+                    os.close(fd)
+                    _shift(path, rotations)
+                    os.rename(path, path.with_name(f"{path.name}.1"))
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+                elif kind == 1:
+                    _shift(path, rotations)
+                    shutil.copyfile(path, path.with_name(f"{path.name}.1"))
+                    os.truncate(path, 0)
+                else:
+                    counted(i)
+                    os.truncate(path, 0)
+                    regrow = True  # the next write holds more lines than the file did
+                if not regrow:
+                    since_rotation = 0
+            ahead = start + duration * i / total - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+    finally:
+        os.close(fd)
+    return written
+
+
+def run_with_kills(watcher: WatcherProcess, lines: int, write: Callable[[], Written]) -> Written:
+    """Run ``write`` (``lines`` lines) in a thread while the watcher is killed with SIGKILL at random
+    moments and restarted; the watcher is left running."""
+    rng = random.Random(7)
+    result: list[Written] = []
+    writer = threading.Thread(target=lambda: result.append(write()))
+    watcher.start()
+    writer.start()
+    mid_stream = kills = 0
+    stop = threading.Event()
+    while writer.is_alive() or (mid_stream < 3 and kills < 30):  # on a slow machine, also while catching up
+        stop.wait(rng.uniform(0.2, 1.2))  # a random moment, not a wait for a condition
+        try:
+            counted = watcher.metrics().get("log_lines_total", 0)
+        except httpx.HTTPError:
+            counted = 0
+        if counted >= lines and not writer.is_alive():
+            break  # caught up: a kill now would not be mid-stream
+        watcher.kill9()
+        kills += 1
+        mid_stream += 0 < counted < lines
+        stop.wait(rng.uniform(0.0, 0.5))  # down for a while: rotations happen meanwhile
+        watcher.start()
+    writer.join()
+    assert result, "the writer failed"
+    assert mid_stream >= 3, f"killed mid-stream only {mid_stream} times: the test proves too little"
+    return result[0]
+
+
+def load_yaml(path: Path, section: str | None = None) -> LogsConfig:
+    """A logwatch.yaml as ``tocsin logwatch`` reads it: validated by the spec's model, then compiled."""
+    from tocsin.cli._logwatch import watch_config
+
+    config: LogsConfig = watch_config(str(path), section)
+    return config

@@ -9,16 +9,14 @@ still found; the totals must equal what the writer wrote, exactly.
 
 from __future__ import annotations
 
-import random
-import threading
 from pathlib import Path
 
 import pytest
-from tests.logwatch._helpers import WatcherProcess, Written, line, seed_config, write_lines
+from tests.logwatch._helpers import WatcherProcess, Written, line, run_with_kills, seed_config, write_lines
 
 from tocsin.logwatch import LogStore
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]  # minutes on a loaded machine
 
 
 def _assert_exact(metrics: dict[str, float], written: Written) -> None:
@@ -50,38 +48,12 @@ def test_million_lines_with_100_rotations_counted_exactly(tmp_path: Path) -> Non
         assert watcher.stop() == 0
 
 
-def _run_with_kills(
-    watcher: WatcherProcess, log: Path, lines: int, rotations: int, duration: float
-) -> Written:
-    """Write in a thread while the watcher is killed with SIGKILL at random moments and restarted."""
-    rng = random.Random(7)
-    result: list[Written] = []
-    writer = threading.Thread(
-        target=lambda: result.append(write_lines(log, lines, rotations=rotations, duration=duration))
-    )
-    watcher.start()
-    writer.start()
-    mid_stream = kills = 0
-    stop = threading.Event()
-    while writer.is_alive() or (mid_stream < 3 and kills < 30):  # on a slow machine, also while catching up
-        stop.wait(rng.uniform(0.2, 1.2))  # a random moment, not a wait for a condition
-        counted = watcher.metrics().get("log_lines_total", 0)
-        if counted >= lines and not writer.is_alive():
-            break  # caught up: a kill now would not be mid-stream
-        watcher.kill9()
-        kills += 1
-        mid_stream += 0 < counted < lines
-        stop.wait(rng.uniform(0.0, 0.5))  # down for a while: rotations happen meanwhile
-        watcher.start()
-    writer.join()
-    assert mid_stream >= 3, f"killed mid-stream only {mid_stream} times: the test proves too little"
-    return result[0]
-
-
 def test_kill_9_at_random_points_then_restart_is_still_exact(tmp_path: Path) -> None:
     log, watcher = _setup(tmp_path, store=False)
     with watcher:
-        written = _run_with_kills(watcher, log, 1_000_000, rotations=100, duration=12.0)
+        written = run_with_kills(
+            watcher, 1_000_000, lambda: write_lines(log, 1_000_000, rotations=100, duration=12.0)
+        )
         _assert_exact(watcher.wait_caught_up(written.lines), written)
         assert watcher.stop() == 0
 
@@ -89,7 +61,9 @@ def test_kill_9_at_random_points_then_restart_is_still_exact(tmp_path: Path) -> 
 def test_kill_9_with_the_log_store_keeps_store_and_counters_in_step(tmp_path: Path) -> None:
     log, watcher = _setup(tmp_path, store=True)
     with watcher:
-        written = _run_with_kills(watcher, log, 100_000, rotations=20, duration=7.0)
+        written = run_with_kills(
+            watcher, 100_000, lambda: write_lines(log, 100_000, rotations=20, duration=7.0)
+        )
         _assert_exact(watcher.wait_caught_up(written.lines), written)
         assert watcher.stop() == 0
     store = LogStore(tmp_path / "state" / "logs.db", readonly=True)

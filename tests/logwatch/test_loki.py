@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 from tests.conftest import wait_for
+from tests.logwatch._helpers import load_yaml
 
-from tocsin.logwatch import Watcher, load_config
+from tocsin.logwatch import Watcher
 
 
 class _Push(BaseHTTPRequestHandler):
@@ -57,7 +58,7 @@ def _watcher(tmp_path: Path, url: str) -> Watcher:
         f"loki: {{url: '{url}', labels: {{job: archiver}}, batch_wait: 100ms, tenant: team-a,"
         " username: tocsin, password_file: secret}\n"
     )
-    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "st", tmp_path)
+    watcher = Watcher(load_yaml(tmp_path / "logwatch.yaml"), tmp_path / "st", tmp_path)
     assert watcher.loki is not None
     watcher.loki._backoff = 0.05
     return watcher

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.logwatch._helpers import seed_config
+from tests.logwatch._helpers import load_yaml, seed_config
 
-from tocsin.logwatch import ENGINES, Watcher, load_config
+from tocsin.logwatch import ENGINES, Watcher
 
 SAMPLE = """\
 2025-10-16 12:34:56 [INFO] [batch_archiver] 📦 Found 150 delivered orders
@@ -57,7 +57,7 @@ def test_nine_patterns_counted_with_captures_and_labels(tmp_path: Path, engine: 
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "archiver.log").write_text(SAMPLE + "2025-10-16 12:41:00 [INFO] ✅ Archived 5 ord")
     (tmp_path / "logwatch.yaml").write_text(seed_config("logs/*.log"))
-    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path, engine=engine)
+    watcher = Watcher(load_yaml(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path, engine=engine)
     assert watcher.engines == {"archiver": engine}
     watcher.poll()
     samples = _samples(watcher)
@@ -94,7 +94,7 @@ def test_json_lines_count_levels_and_match_patterns(tmp_path: Path) -> None:
         "  - {name: orders_archived, regex: 'Archived (?P<count>\\d+) orders', value: count}\n"
         "  - {name: connection_errors, regex: 'Failed to connect'}\n"
     )
-    watcher = Watcher(load_config(config), tmp_path / "state", tmp_path)
+    watcher = Watcher(load_yaml(config), tmp_path / "state", tmp_path)
     watcher.poll()
     samples = _samples(watcher)
     assert samples["orders_archived_total"] == 3.0
@@ -115,7 +115,7 @@ def test_label_sets_past_the_cap_fold_into_overflow(tmp_path: Path) -> None:
         "patterns: [{name: login_failures, regex: 'user (?P<user>\\w+) failed', max_series: 3}]\n"
         "store: {enabled: false}\n"
     )
-    watcher = Watcher(load_config(config), tmp_path / "state", tmp_path)
+    watcher = Watcher(load_yaml(config), tmp_path / "state", tmp_path)
     watcher.poll()
     samples = _samples(watcher)
     assert samples["login_failures_total{user=overflow}"] == 7.0
@@ -131,7 +131,7 @@ def test_directory_size_gauge(tmp_path: Path) -> None:
     (logs / "old" / "b.log.1").write_bytes(b"y" * 3000)
     config = tmp_path / "logwatch.yaml"
     config.write_text("files: [{path: logs/*.log}]\ndirectories: [{path: logs}]\nstore: {enabled: false}\n")
-    watcher = Watcher(load_config(config), tmp_path / "state", tmp_path)
+    watcher = Watcher(load_yaml(config), tmp_path / "state", tmp_path)
     watcher.poll()
     assert _samples(watcher)["log_directory_size_bytes{path=logs}"] == 4000.0
     watcher.close()
@@ -149,7 +149,7 @@ def test_many_patterns_agree_across_engines(tmp_path: Path, engine: str) -> None
         + "".join(f"  - {{name: {n}, regex: 'event {n} happened'}}\n" for n in names)
         + "  - {name: codes, regex: 'code (?P<c>\\d+)$', value: c}\n"
     )
-    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path, engine=engine)
+    watcher = Watcher(load_yaml(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path, engine=engine)
     watcher.poll()
     samples = _samples(watcher)
     assert all(samples[f"{n}_total"] == 2.0 for n in names)
@@ -168,7 +168,7 @@ def test_lookarounds_and_backreferences_keep_the_fast_engine(tmp_path: Path) -> 
         "  - {name: retries_after_timeout, regex: 'retry(?= after)'}\n"
         "  - {name: plain, regex: 'retry'}\n"
     )
-    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path)
+    watcher = Watcher(load_yaml(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path)
     assert watcher.engines == {"a": "hyperscan"}
     watcher.poll()
     samples = _samples(watcher)
@@ -190,7 +190,7 @@ def test_the_documented_configuration_counts_the_sample(tmp_path: Path) -> None:
     (tmp_path / "logwatch.yaml").write_text(example)
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "archiver.log").write_text(SAMPLE)
-    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path)
+    watcher = Watcher(load_yaml(tmp_path / "logwatch.yaml"), tmp_path / "state", tmp_path)
     watcher.poll()
     samples = _samples(watcher)
     for name, value in EXPECTED.items():

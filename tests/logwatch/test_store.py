@@ -7,9 +7,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.logwatch._helpers import load_yaml
 
 from tocsin.cli import main
-from tocsin.logwatch import LogStore, Watcher, load_config
+from tocsin.logwatch import LogStore, Watcher
 from tocsin.logwatch.store import parse_timestamp
 
 
@@ -82,7 +83,7 @@ def test_the_watcher_compacts_on_its_own(tmp_path: Path) -> None:
     (tmp_path / "logwatch.yaml").write_text(
         "files: [{path: a.log}]\nstore: {retention: 7d, compact_every: 1s}\n"
     )
-    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "st", tmp_path)
+    watcher = Watcher(load_yaml(tmp_path / "logwatch.yaml"), tmp_path / "st", tmp_path)
     watcher.poll()
     assert watcher.store is not None and watcher.store.count() == 2
     deadline = time.monotonic() + 10
@@ -101,7 +102,7 @@ def test_min_level_and_json_messages(tmp_path: Path) -> None:
     (tmp_path / "logwatch.yaml").write_text(
         "files: [{path: a.jsonl, format: json}]\nstore: {min_level: warning, retention: 3650d}\n"
     )
-    watcher = Watcher(load_config(tmp_path / "logwatch.yaml"), tmp_path / "st", tmp_path)
+    watcher = Watcher(load_yaml(tmp_path / "logwatch.yaml"), tmp_path / "st", tmp_path)
     watcher.poll()
     assert watcher.store is not None
     (row,) = watcher.store.search()

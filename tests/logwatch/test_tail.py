@@ -8,8 +8,10 @@ import os
 import shutil
 from pathlib import Path
 
+from tests.logwatch._helpers import load_yaml
+
 from tocsin.cli import main
-from tocsin.logwatch import CHECKPOINT_NAME, Watcher, load_config
+from tocsin.logwatch import CHECKPOINT_NAME, Watcher
 
 
 def _watcher(
@@ -21,7 +23,7 @@ def _watcher(
         "patterns: [{name: archived, regex: 'Archived (?P<n>\\d+)', value: n}]\n"
         f"store: {{enabled: {'true' if store else 'false'}}}\n"
     )
-    return Watcher(load_config(config), tmp_path / "state", tmp_path, rotate_wait=0.0, park_after=park_after)
+    return Watcher(load_yaml(config), tmp_path / "state", tmp_path, rotate_wait=0.0, park_after=park_after)
 
 
 def _lines(start: int, count: int) -> bytes:
@@ -52,7 +54,8 @@ def test_rename_rotation_drains_the_old_file_through_its_descriptor(tmp_path: Pa
         old.write(_lines(170, 5))
     assert _drain(w) == (175, 175.0)
     assert w.counts.stats["rotations"] == 1
-    assert len(w.sources[0].tail.files) == 1  # the rotated file is closed once idle
+    assert _open_fds(w) == 1  # the rotated file is closed once idle (and kept, as a known sibling)
+    assert len(w.sources[0].tail.files) == 2
     w.close()
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import orjson
 
-from .config import LokiConfig, parse_duration
+from .config import LokiConfig
 from .store import Row
 
 __all__ = ["LokiShipper"]
@@ -48,7 +48,7 @@ class LokiShipper:
             auth = httpx.BasicAuth(config.username or "", password)
         self._client = httpx.Client(headers=headers, auth=auth, timeout=10.0)
         self._queue: queue.Queue[Row] = queue.Queue()
-        self._wait = parse_duration(config.batch_wait)
+        self._wait = config.batch_wait
         self._backoff = backoff
         self._stop = threading.Event()
         self._lock = threading.Lock()

@@ -16,12 +16,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._args import ENGINE_NAMES
+
 __all__ = ["ENGINES", "CompiledPattern", "Hit", "Matcher"]
 
 log = logging.getLogger(__name__)
 
 #: Engines in order of preference; ``auto`` takes the first that compiles every pattern.
-ENGINES: tuple[str, ...] = ("hyperscan", "re2", "re")
+ENGINES: tuple[str, ...] = ENGINE_NAMES
 _RE2_MAX_MEM = 256 << 20  # re2.Set silently returns "no match" when its DFA runs out of memory
 _RE2_SET_SIZE = 64
 

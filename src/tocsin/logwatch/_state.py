@@ -11,6 +11,7 @@ that went backwards would read as a reset).
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from collections.abc import Iterable, Sequence
@@ -25,9 +26,18 @@ from tocsin.errors import UsageError
 
 from .config import PatternConfig
 
-__all__ = ["Counts", "CountsCollector", "parse_checkpoint", "read_checkpoint", "write_checkpoint"]
+__all__ = [
+    "CHECKPOINT_VERSION",
+    "Counts",
+    "CountsCollector",
+    "parse_checkpoint",
+    "read_checkpoint",
+    "write_checkpoint",
+]
 
 OVERFLOW = "overflow"
+#: 2: rotated siblings are tracked too (a version-1 checkpoint's untracked siblings are history).
+CHECKPOINT_VERSION = 2
 _STATS = {
     "bytes_read": ("logwatch_read_bytes_total", "Bytes of complete lines read from log files."),
     "rotations": ("logwatch_rotations_total", "Files seen leaving their watched path (rename or deletion)."),
@@ -35,6 +45,14 @@ _STATS = {
     "lost_files": ("logwatch_lost_files_total", "Tracked files gone before they could be read to the end."),
     "series_dropped": ("logwatch_series_dropped_total", "Label sets folded into the overflow series."),
     "loki_dropped": ("logwatch_loki_dropped_lines_total", "Lines Loki did not accept after all retries."),
+    "invalid_values": (
+        "logwatch_invalid_values_total",
+        "Captured values that are not a number a counter can add (negative, huge, NaN): not added.",
+    ),
+    "errors": (
+        "logwatch_read_errors_total",
+        "Errors reading or opening a log file (retried at the next poll).",
+    ),
 }
 
 
@@ -66,53 +84,123 @@ class Counts:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Counts:
+    def from_json(cls, data: object) -> Counts:
+        """Counts as :meth:`to_json` wrote them; ValueError (or TypeError) if ``data`` has another shape."""
+        if not isinstance(data, dict):
+            raise ValueError("counts is not an object")
+        patterns: dict[str, dict[tuple[str, ...], float]] = {}
+        for name, series in _items(data, "patterns"):
+            patterns[str(name)] = {tuple(_strings(k)): _finite(v) for k, v in _pairs(series)}
+        lines: dict[tuple[str, str], int] = {}
+        for key, value in _pairs(data.get("lines", [])):
+            source, level = _strings(key)
+            lines[(source, level)] = int(_finite(value))
         return cls(
-            patterns={n: {tuple(k): float(v) for k, v in s} for n, s in data.get("patterns", {}).items()},
-            last_match={k: float(v) for k, v in data.get("last_match", {}).items()},
-            lines={(k[0], k[1]): int(v) for k, v in data.get("lines", [])},
-            stats={k: float(v) for k, v in data.get("stats", {}).items()},
+            patterns=patterns,
+            last_match={str(k): _finite(v) for k, v in _items(data, "last_match")},
+            lines=lines,
+            stats={str(k): _finite(v) for k, v in _items(data, "stats")},
         )
 
 
+def _items(data: dict[str, Any], key: str) -> list[tuple[Any, Any]]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ValueError(f"counts.{key} is not an object")
+    return list(value.items())
+
+
+def _pairs(value: object) -> list[tuple[Any, Any]]:
+    if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
+        raise ValueError("a list of [labels, value] pairs was expected")
+    return [(p[0], p[1]) for p in value]
+
+
+def _strings(value: object) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{value!r} is not a list of label values")
+    return value
+
+
+def _finite(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{value!r} is not a counter value")
+    return float(value)
+
+
+@dataclass
+class Saved:
+    """A checkpoint read back: its version, the files of each source (by source key), the counts."""
+
+    version: int
+    files: dict[str, list[dict[str, object]]]
+    counts: Counts
+
+
 def write_checkpoint(path: Path, data: dict[str, Any]) -> None:
-    """Atomically replace ``path``: temp file, fsync, rename, fsync of the directory."""
+    """Atomically replace ``path``: temp file written in full, fsynced, renamed, directory fsynced.
+
+    A short write (a disk filling up) continues until every byte is written or the disk says no
+    (OSError); then the temporary file is removed and ``path`` is left as it was.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    payload = json.dumps(data, separators=(",", ":")).encode()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    payload = memoryview(json.dumps(data, separators=(",", ":"), allow_nan=False).encode())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, payload)
+        while payload:
+            payload = payload[os.write(fd, payload) :]
         os.fsync(fd)
-    finally:
+    except BaseException:
         os.close(fd)
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_CLOEXEC)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
 
 
-def read_checkpoint(path: Path) -> dict[str, Any] | None:
+def read_checkpoint(path: Path) -> Saved | None:
     try:
-        return parse_checkpoint(path.read_bytes(), str(path))
+        text = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read the logwatch checkpoint: {err.strerror}") from None
+    return parse_checkpoint(text, str(path))
 
 
-def parse_checkpoint(text: str | bytes, where: str) -> dict[str, Any]:
+def parse_checkpoint(text: str | bytes, where: str) -> Saved:
     """A saved checkpoint, or :class:`~tocsin.errors.UsageError`: starting over silently would count
     every line again."""
     try:
         data = json.loads(text)
-    except ValueError as err:
-        data = {"error": str(err)}
-    if not isinstance(data, dict) or data.get("version") != 1:
+        if not isinstance(data, dict) or data.get("version") not in (1, CHECKPOINT_VERSION):
+            raise ValueError("not a logwatch checkpoint of a known version")
+        files = data.get("files", {})
+        if not isinstance(files, dict) or not all(
+            isinstance(v, list) and all(isinstance(e, dict) for e in v) for v in files.values()
+        ):
+            raise ValueError("files is not an object of lists of file entries")
+        saved = Saved(int(data["version"]), files, Counts.from_json(data.get("counts", {})))
+        from ._filestate import FileState
+
+        for entries in files.values():
+            for entry in entries:
+                FileState.from_json(entry)
+    except (ValueError, TypeError, KeyError, RecursionError) as err:
         raise UsageError(
-            f"{where}: the logwatch checkpoint is unreadable or of another version "
-            "(move it away to start over: every line present will be counted again)"
-        )
-    return data
+            f"{where}: the logwatch checkpoint is unreadable ({str(err)[:200]}); move it away to start "
+            "over (every line present will be counted again) or put back a copy"
+        ) from None
+    return saved
 
 
 class CountsCollector(Collector):

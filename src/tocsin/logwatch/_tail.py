@@ -7,78 +7,58 @@ are reused. Positions only ever advance past a newline, so a partial last line
 is read again, whole, once its writer ends it. A line longer than 1 MiB counts
 once, matched on its first MiB; the rest of it is skipped.
 
+Every poll lists the directories of the glob once (:mod:`._scan`): the files the
+glob matches (*live* files) and their *rotated siblings* — ``app.log.1``,
+``app.log-20251016``, ``app.log.2025-10-16`` next to a glob matching ``app.log``.
+Every sibling is tracked by identity, fully read ones with their descriptor
+closed. So a sibling that is *not* tracked is new since the last poll (or since
+the last checkpoint): a file that was created, written and rotated away between
+two polls — or while the watcher was down — is read from its start, whatever
+the glob says and however many rotations happened. Only at the very first start
+(no checkpoint) are the siblings already there taken as history, read to their
+end without counting them.
+
 Rotation:
 
-- *rename and create*: the renamed file keeps its inode; it is followed by its
-  open descriptor (or, after a restart, found again by inode in its directory)
-  and read to the end, then closed once idle for ``rotate_wait`` seconds;
+- *rename and create*: the renamed file keeps its inode; it is read to its end,
+  through its open descriptor or reopened at its new name;
 - *copytruncate*: the truncated file's unread tail is read from the copy (a
   sibling whose head has the old fingerprint), then the file restarts at 0. A
-  copy that the glob also matches is recognised by its head and never read twice;
+  new sibling whose head repeats a tracked file's is that file's copy: never
+  read twice;
 - *deletion*: the open descriptor is read to its end, then closed.
+
+A file that vanished from the listing is kept for a while (``forget_after``,
+at most :data:`MAX_GONE`), so one renamed during a listing, or moved away and
+back, is recognised when it reappears.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import glob
-import hashlib
+import errno
+import logging
 import os
+import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 
-__all__ = ["HEAD_BYTES", "FileState", "Tail"]
+from ._filestate import HEAD_BYTES, FileState, Key, fingerprint
+from ._scan import Found, Lister
 
-#: How much of a file's head identifies it.
-HEAD_BYTES = 1024
+__all__ = ["HEAD_BYTES", "MAX_GONE", "MAX_PER_POLL", "FileState", "Tail"]
+
+log = logging.getLogger(__name__)
+
 _CHUNK = 1 << 20  # bytes per read; a line longer than this is cut into pieces
-_MAX_PER_POLL = 16 << 20  # bytes per file per poll, so one busy file cannot starve the others
+#: Bytes per file per poll, so that one busy file cannot starve the others and a checkpoint (and a
+#: SIGTERM) never waits long; the watcher lowers it when every line is also stored.
+MAX_PER_POLL = 16 << 20
+#: Vanished files remembered per glob (the oldest are forgotten first).
+MAX_GONE = 256
 
 #: ``emit(state, block)``: ``block``, complete lines of ``state.path``, starts at ``state.offset``.
-Emit = Callable[["FileState", bytes], None]
-
-
-def _fingerprint(head: bytes) -> str:
-    return hashlib.blake2b(head, digest_size=16).hexdigest()
-
-
-_RUNTIME_FIELDS = ("fd", "idle_since", "parked", "parked_at")  # not saved: a restart reopens every file
-
-
-@dataclass
-class FileState:
-    """What is persisted per file: identity, fingerprint and the offset just past the last counted line."""
-
-    dev: int
-    ino: int
-    path: str
-    offset: int = 0
-    head_len: int = 0
-    head_hash: str = field(default_factory=lambda: _fingerprint(b""))
-    generation: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
-    rotated: bool = False  # no longer at a watched path: drain, then close
-    copy_of: str = ""  # generation of the live file this one is a copy of (copytruncate in progress)
-    long_line: bool = False  # inside a line longer than 1 MiB: its first MiB was counted, skip to its end
-    fd: int | None = field(default=None, repr=False, compare=False)
-    idle_since: float = field(default=0.0, repr=False, compare=False)
-    parked: bool = field(default=False, repr=False, compare=False)  # idle, fully read, descriptor closed
-    parked_at: tuple[int, int] = field(default=(0, 0), repr=False, compare=False)  # (size, mtime_ns)
-
-    def to_json(self) -> dict[str, object]:
-        data = asdict(self)
-        for runtime in _RUNTIME_FIELDS:
-            del data[runtime]
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, object]) -> FileState:
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k not in _RUNTIME_FIELDS}
-        return cls(**known)  # type: ignore[arg-type]
-
-    def head_matches(self, fd: int) -> bool:
-        return self.head_len == 0 or _fingerprint(os.pread(fd, self.head_len, 0)) == self.head_hash
+Emit = Callable[[FileState, bytes], None]
 
 
 class Tail:
@@ -91,17 +71,23 @@ class Tail:
         from_end: bool = False,
         exclude: tuple[str, ...] = (),
         park_after: float = 60.0,
+        forget_after: float = 3600.0,
+        max_per_poll: int = MAX_PER_POLL,
     ) -> None:
         self.pattern = pattern
-        self.park_after = park_after  # seconds idle before a fully read file's descriptor is closed
-        self.exclude = exclude
-        self.rotate_wait = rotate_wait
+        self.max_per_poll = max_per_poll
+        self.park_after = park_after  # seconds idle before a fully read live file's descriptor is closed
+        self.rotate_wait = rotate_wait  # seconds idle before a rotated file's last partial line counts
+        self.forget_after = forget_after  # seconds a vanished file is remembered
         self.from_end = from_end  # only for files present at the very first poll without saved state
-        self.files: dict[tuple[int, int], FileState] = {}
+        self.lister = Lister(pattern, exclude)
+        self.files: dict[Key, FileState] = {}
         self.rotations = 0
         self.truncations = 0
         self.lost_files = 0
+        self.errors = 0
         self._restored = False
+        self._siblings_saved = True  # the checkpoint tracked rotated siblings (version 2)
         self._first_poll = True
 
     # ------------------------------------------------------------------------------------ persistence
@@ -109,166 +95,225 @@ class Tail:
     def state(self) -> list[dict[str, object]]:
         return [f.to_json() for f in self.files.values()]
 
-    def restore(self, saved: list[dict[str, object]]) -> None:
+    def restore(self, saved: list[dict[str, object]], siblings_saved: bool = True) -> None:
+        """Load the files of a checkpoint (``siblings_saved``: False for a version-1 checkpoint, whose
+        untracked siblings are history, not new files)."""
         self._restored = True
+        self._siblings_saved = siblings_saved
         for data in saved:
             state = FileState.from_json(data)
-            self.files[(state.dev, state.ino)] = state
+            state.parked = True  # reopened when the listing finds it
+            self.files[state.key] = state
 
     def close(self) -> None:
         for state in self.files.values():
-            self._close(state)
+            state.close()
 
     # ------------------------------------------------------------------------------------ polling
 
     def poll(self, emit: Emit) -> bool:
-        """Discover files, follow rotations, emit new complete lines; True if anything was emitted."""
-        now = time.monotonic()
-        for key, state in list(self.files.items()):  # after a restart: find every saved file first,
-            if state.fd is None and not state.parked and not self._reopen(state):  # so that copies
-                del self.files[key]  # made meanwhile are recognised
-                self.lost_files += 1
-        seen = self._discover()
+        """List, follow rotations, emit new complete lines; True if anything was emitted."""
+        now, wall = time.monotonic(), time.time()
+        found = self.lister.list()
+        history = self._first_poll and not (self._restored and self._siblings_saved)
+        first = self._first_poll and not self._restored
+        self._first_poll = False
+        for key, state in list(self.files.items()):
+            hit = found.get(key)
+            if hit is None and os.path.dirname(state.path) in self.lister.unlisted:
+                continue  # its directory cannot be listed now: nothing is known, its descriptor reads on
+            if hit is None:
+                self._vanished(state, now, wall)
+            else:
+                self._seen(state, hit, now)
+        for key, hit in found.items():
+            if key not in self.files:
+                self._add(key, hit, history=history and not hit.live, from_end=first and self.from_end)
         progressed = False
         for key, state in list(self.files.items()):
-            if key not in seen and not state.rotated:
-                state.rotated = True
-                state.idle_since = now
-                self.rotations += 1
-            if state.parked:
-                if key in seen:
-                    continue
-                state.parked = False  # renamed away or deleted while parked: find it, drain it
-                if not self._reopen(state):
-                    del self.files[key]
-                    continue
-            if state.copy_of:
+            if state.fd is None or state.copy_of:
                 continue
-            if self._read(state, emit):
-                progressed = True
-                state.idle_since = now
-            elif state.rotated and now - state.idle_since >= self.rotate_wait:
-                progressed = self._read(state, emit, final=True) or progressed
-                self._close(state)
+            try:
+                progressed = self._follow(state, emit, now) or progressed
+            except OSError as err:  # EIO, a file system gone away: retried at the next poll
+                self._failed(state, err)
+            if state.fd is None and state.gone_since and state.deleted:
+                self._release_copies(state)
                 del self.files[key]
-            elif not state.rotated and now - state.idle_since >= self.park_after:
-                self._park(state)
-        self._first_poll = False
+        self._forget(wall)
         return progressed
+
+    def _follow(self, state: FileState, emit: Emit, now: float) -> bool:
+        if self._read(state, emit):
+            state.idle_since = now
+            return True
+        idle = now - state.idle_since
+        if state.rotated and idle >= self.rotate_wait:
+            emitted = self._read(state, emit, final=True)  # its writer has moved on: the last line ends here
+            state.park()
+            return emitted
+        if idle >= self.park_after:
+            state.park()
+        return False
+
+    def _failed(self, state: FileState, err: OSError) -> None:
+        self.errors += 1
+        log.warning("logwatch: reading %s: %s (retried)", state.path, err.strerror or err)
+        state.close()
+        state.parked, state.parked_at = True, (-1, -1)
 
     def pending_bytes(self) -> int:
         """Bytes written but not yet emitted (a partial last line counts until it ends)."""
         total = 0
         for state in self.files.values():
             if state.fd is not None and not state.copy_of:
-                total += max(os.fstat(state.fd).st_size - state.offset, 0)
+                try:
+                    total += max(os.fstat(state.fd).st_size - state.offset, 0)
+                except OSError:
+                    continue
         return total
 
-    def _discover(self) -> set[tuple[int, int]]:
-        seen: set[tuple[int, int]] = set()
-        for path in sorted(glob.glob(self.pattern)):
-            if self.exclude and any(fnmatch.fnmatch(os.path.basename(path), ex) for ex in self.exclude):
-                continue
-            try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                continue
-            if not os.path.isfile(path):
-                continue
-            key = (st.st_dev, st.st_ino)
-            seen.add(key)
-            state = self.files.get(key)
-            if state is not None:
-                state.path, state.rotated = path, False
-                if state.parked and (st.st_size, st.st_mtime_ns) != state.parked_at:
-                    self._unpark(state)
-                continue
-            self._add(path, key, st.st_size)
-        return seen
+    def _seen(self, state: FileState, hit: Found, now: float) -> None:
+        """A tracked file found by the listing, maybe at a new name."""
+        state.gone_since, state.path, state.size = 0.0, hit.path, hit.size
+        if state.rotated == hit.live:
+            state.rotated = not hit.live
+            self.rotations += state.rotated
+            state.idle_since = now
+        if state.fd is None and (hit.size, hit.mtime_ns) != state.parked_at:
+            self._unpark(state, hit, now)
 
-    def _park(self, state: FileState) -> None:
-        """Close an idle, fully read file (keeping its state): a glob over many rotated files must
-        not hold a descriptor for each. It is reopened as soon as its size or mtime changes."""
-        assert state.fd is not None
-        st = os.fstat(state.fd)
-        if st.st_size != state.offset or state.long_line:
-            return
-        self._close(state)
-        state.parked, state.parked_at = True, (st.st_size, st.st_mtime_ns)
-
-    def _unpark(self, state: FileState) -> None:
+    def _unpark(self, state: FileState, hit: Found, now: float) -> None:
+        """Reopen a parked (or just restored) file that changed. A changed head is handled by
+        :meth:`_read`: a truncation in place, or another file on a reused inode, restart at 0."""
         try:
-            fd = os.open(state.path, os.O_RDONLY)
-        except OSError:
-            return
+            fd = os.open(hit.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as err:
+            if err.errno not in (errno.ENOENT, errno.EACCES, errno.EPERM):
+                self._failed(state, err)
+            return  # renamed away meanwhile, or unreadable for now: retried at the next poll
         st = os.fstat(fd)
-        if (st.st_dev, st.st_ino) != (state.dev, state.ino):
+        if (st.st_dev, st.st_ino) != state.key:
             os.close(fd)
             return
-        state.fd, state.parked, state.idle_since = fd, False, time.monotonic()
+        if st.st_size == state.offset and not state.long_line and state.head_matches(fd):
+            os.close(fd)  # nothing new (a restart checks every saved file this way): stay parked
+            state.parked_at = (st.st_size, st.st_mtime_ns)
+            return
+        state.fd, state.parked, state.idle_since = fd, False, now
 
-    def _add(self, path: str, key: tuple[int, int], size: int) -> None:
+    def _vanished(self, state: FileState, now: float, wall: float) -> None:
+        if not state.rotated:
+            state.rotated = True
+            state.idle_since = now
+            self.rotations += 1
+        if not state.gone_since:
+            state.gone_since = wall
+            if state.fd is None and state.size > state.offset:
+                self.lost_files += 1  # moved away or deleted before it could be read to its end
+        if state.fd is not None:
+            try:
+                state.deleted = os.fstat(state.fd).st_nlink == 0
+            except OSError:
+                state.deleted = True
+
+    def _forget(self, wall: float) -> None:
+        gone = [s for s in self.files.values() if s.gone_since and s.fd is None]
+        gone.sort(key=lambda s: s.gone_since)
+        excess = len(gone) - MAX_GONE
+        for i, state in enumerate(gone):
+            if i < excess or wall - state.gone_since >= self.forget_after or state.deleted:
+                self._release_copies(state)
+                del self.files[state.key]
+
+    def _release_copies(self, state: FileState) -> None:
+        """``state`` is forgotten before its truncation was seen: its copies are read on their own, past
+        the bytes ``state`` counted (the copy repeats them: its head is ``state``'s)."""
+        for other in self.files.values():
+            if other.copy_of != state.generation:
+                continue
+            other.copy_of = ""
+            size = other.size
+            if other.fd is not None:
+                try:
+                    size = os.fstat(other.fd).st_size
+                except OSError:
+                    pass
+            other.offset = min(state.offset, size)
+
+    def _add(self, key: Key, hit: Found, *, history: bool, from_end: bool) -> None:
         try:
-            fd = os.open(path, os.O_RDONLY)
-        except (FileNotFoundError, PermissionError):
+            fd = os.open(hit.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as err:
+            if err.errno not in (errno.ENOENT, errno.EACCES, errno.EPERM):
+                self.errors += 1
+                log.warning("logwatch: opening %s: %s (retried)", hit.path, err.strerror)
+            return  # gone meanwhile, or unreadable for now: retried at the next poll
+        st = os.fstat(fd)
+        if (st.st_dev, st.st_ino) != key:
+            os.close(fd)  # replaced between the listing and the open: the next listing sees the new one
             return
         head = os.pread(fd, HEAD_BYTES, 0)
-        if len(head) < HEAD_BYTES and b"\n" not in head:
-            os.close(fd)  # not one line yet (maybe a copy being made): decide once there is one
+        fresh = time.time() - st.st_mtime_ns / 1e9 < self.rotate_wait
+        if not history and len(head) < HEAD_BYTES and b"\n" not in head and fresh:
+            os.close(fd)  # not one line yet, still written (maybe a copy being made): decide later
             return
-        state = FileState(dev=key[0], ino=key[1], path=path, fd=fd, idle_since=time.monotonic())
-        state.head_len, state.head_hash = len(head), _fingerprint(head)
-        twin = self._twin_of(state, head)
+        state = FileState(dev=key[0], ino=key[1], path=hit.path, fd=fd, idle_since=time.monotonic())
+        state.rotated = not hit.live
+        state.head_len, state.head_hash = len(head), fingerprint(head)
+        twin = None if history else self._twin_of(state, head)
         if twin is not None:
-            state.copy_of = twin.generation  # a copy of a live file: its lines come from the original
-        elif self._first_poll and not self._restored and self.from_end:
-            state.offset = _last_newline_end(fd, size)
+            state.copy_of = twin.generation  # a copy of a tracked file: its lines come from the original
+        elif history:
+            state.offset = st.st_size  # a rotated file already there at the very first start
+        elif from_end:
+            state.offset = _last_newline_end(fd, st.st_size)
+        state.size = st.st_size
         self.files[key] = state
 
     def _twin_of(self, state: FileState, head: bytes) -> FileState | None:
-        """A live, watched file in the same directory whose head this new file repeats (a copy, maybe
-        still being written: a head shorter than 1 KiB is compared with as many bytes of the original,
-        provided it holds at least one whole line)."""
-        if not head or (len(head) < HEAD_BYTES and b"\n" not in head):
-            return None
-        for other in self.files.values():
-            if other.copy_of or os.path.dirname(other.path) != os.path.dirname(state.path):
-                continue
-            if other.head_len == len(head):
-                if other.head_hash == state.head_hash:
-                    return other
-            elif other.head_len > len(head) and _read_head(other, len(head)) == head:
-                return other
-        return None
+        """The tracked file this new one is a copy of: one of the same rotation family (``app.log``,
+        ``app.log.1``, ``app.log-20251016``: how copytruncate names its copies, whatever was renamed
+        since) whose head it repeats — the whole 1 KiB, or, for a copy still being written, a shorter
+        prefix holding at least one whole line (a few bytes alone are too common to tell). Files that
+        merely look alike (a thousand job logs saying the same thing) are not copies of each other.
 
-    def _reopen(self, state: FileState) -> bool:
-        """After a restart: the file at its path if the identity holds, else by inode in its directory."""
-        for path in _candidates(state.path):
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except OSError:
+        A file missing from this listing (``gone_since``) can still be the original: a rename that
+        lands between the listing's ``readdir`` and its ``stat`` calls (logrotate's rename just after its
+        copytruncate) hides it for one poll, and its copy, new in that same listing, would otherwise
+        be read from its start — every line the original had counted, counted twice. Its saved
+        fingerprint still tells; its truncation, seen through its descriptor or when it reappears,
+        hands the copy's unread tail over as usual."""
+        directory, name = os.path.split(state.path)
+        family = _family(name)
+        if family == name:
+            return None  # a copy has a rotated name (app.log.1); a new app.log is a new file
+        for other in self.files.values():
+            if other.copy_of or not other.head_len:
                 continue
-            st = os.fstat(fd)
-            if (st.st_dev, st.st_ino) == (state.dev, state.ino):
-                if path != state.path:
-                    state.path, state.rotated = path, True
-                state.fd, state.idle_since = fd, time.monotonic()
-                return True
-            os.close(fd)
-        return False
+            other_dir, other_name = os.path.split(other.path)
+            if other_dir != directory or _family(other_name) != family:
+                continue
+            shared = min(other.head_len, len(head))  # the original may have grown since it was read
+            if shared < HEAD_BYTES and b"\n" not in head[:shared]:
+                continue
+            if other.head_len <= len(head):
+                if fingerprint(head[: other.head_len]) == other.head_hash:
+                    return other
+            elif (other.fd is not None or not other.gone_since) and other.read_head(len(head)) == head:
+                return other  # (a vanished, parked file's path may name another file by now)
+        return None
 
     # ------------------------------------------------------------------------------------ reading
 
     def _read(self, state: FileState, emit: Emit, final: bool = False) -> bool:
         fd = state.fd
         assert fd is not None
-        if state.copy_of:
-            return False
         emitted = False
         if not state.head_matches(fd) or os.fstat(fd).st_size < state.offset:
             emitted = self._truncated(state, emit)
-        _extend_head(state, fd)
-        budget = _MAX_PER_POLL
+        state.extend_head(fd)
+        budget = self.max_per_poll
         while budget > 0:
             data = os.pread(fd, _CHUNK, state.offset)
             if not data:
@@ -284,6 +329,7 @@ class Tail:
                     break
                 state.offset += cut or len(data)
                 budget -= cut or len(data)
+                emitted = True  # no line, but progress: `--once` must not stop inside a long line
                 continue
             cut = data.rfind(b"\n") + 1
             if cut:
@@ -302,7 +348,8 @@ class Tail:
     def _truncated(self, state: FileState, emit: Emit) -> bool:
         """copytruncate (or a writer that truncates): finish the old content from its copy, restart at 0."""
         self.truncations += 1
-        copy = _find_copy(state)
+        own = {k for k, f in self.files.items() if f.copy_of != state.generation}  # read on their own
+        copy = _find_copy(state, own)
         emitted = False
         if copy is not None:
             path, key, tail = copy
@@ -312,50 +359,41 @@ class Tail:
                     tail += b"\n"  # the copy is final: its last line has ended
                 emit(state, tail)
                 emitted = True
-            if key not in self.files:  # if the glob finds the copy later, it is already counted
+            known = self.files.get(key)
+            if known is None:  # if the listing finds the copy later, it is already counted
                 self._track_copy(path, key, end)
+            elif known.copy_of == state.generation:
+                known.copy_of, known.offset = "", end
         for other in self.files.values():
             if other.copy_of == state.generation:  # everything in it is now counted
                 other.copy_of = ""
                 if other.fd is not None:
                     other.offset = os.fstat(other.fd).st_size
         state.offset = 0
+        state.long_line = False
         state.head_len = 0
-        state.head_hash = _fingerprint(b"")
+        state.head_hash = fingerprint(b"")
         state.generation = uuid.uuid4().hex[:16]
         return emitted
 
-    def _track_copy(self, path: str, key: tuple[int, int], end: int) -> None:
+    def _track_copy(self, path: str, key: Key, end: int) -> None:
         try:
-            fd = os.open(path, os.O_RDONLY)
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError:
             return
         copy = FileState(dev=key[0], ino=key[1], path=path, offset=end, fd=fd, rotated=True)
         copy.idle_since = time.monotonic()
-        _extend_head(copy, fd)
+        copy.extend_head(fd)
         self.files[key] = copy
 
-    def _close(self, state: FileState) -> None:
-        if state.fd is not None:
-            os.close(state.fd)
-            state.fd = None
+
+_ROTATION_SUFFIX = re.compile(r"^(.+?)(?:[.\-_]\d.*)?$", re.DOTALL)
 
 
-def _read_head(state: FileState, size: int) -> bytes:
-    if state.fd is not None:
-        return os.pread(state.fd, size, 0)
-    try:
-        with open(state.path, "rb") as f:  # a parked file
-            return f.read(size)
-    except OSError:
-        return b""
-
-
-def _extend_head(state: FileState, fd: int) -> None:
-    if state.head_len < HEAD_BYTES:
-        head = os.pread(fd, HEAD_BYTES, 0)
-        if len(head) > state.head_len:
-            state.head_len, state.head_hash = len(head), _fingerprint(head)
+def _family(name: str) -> str:
+    """``app.log.1``, ``app.log-20251016`` and ``app.log`` are all of the family ``app.log``."""
+    match = _ROTATION_SUFFIX.match(name)
+    return match.group(1) if match else name
 
 
 def _last_newline_end(fd: int, size: int) -> int:
@@ -364,33 +402,28 @@ def _last_newline_end(fd: int, size: int) -> int:
     return start + cut + 1 if cut >= 0 else 0
 
 
-def _candidates(path: str) -> Iterator[str]:
-    yield path
-    directory = os.path.dirname(path) or "."
-    try:
-        entries = list(os.scandir(directory))
-    except OSError:
-        return
-    for entry in entries:
-        if entry.path != path and entry.is_file(follow_symlinks=False):
-            yield entry.path
-
-
-def _find_copy(state: FileState) -> tuple[str, tuple[int, int], bytes] | None:
-    """The sibling holding the truncated content (same head fingerprint, at least ``offset`` bytes long)
-    and its bytes past ``offset``: the lines the truncation took before they were read."""
+def _find_copy(state: FileState, own: set[Key]) -> tuple[str, Key, bytes] | None:
+    """The sibling holding the truncated content (same head fingerprint, at least ``offset`` bytes long,
+    not a file whose lines are counted ``own``-ly) and its bytes past ``offset``: the lines the
+    truncation took before they were read."""
     if state.head_len == 0:
         return None
-    for path in _candidates(state.path):
+    directory = os.path.dirname(state.path) or "."
+    try:
+        entries = [e.path for e in os.scandir(directory) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return None
+    for path in entries:
         try:
             with open(path, "rb") as f:
                 st = os.fstat(f.fileno())
-                if (st.st_dev, st.st_ino) == (state.dev, state.ino) or st.st_size < state.offset:
+                key = (st.st_dev, st.st_ino)
+                if key == state.key or key in own or st.st_size < state.offset:
                     continue
-                if _fingerprint(f.read(state.head_len)) != state.head_hash:
+                if fingerprint(f.read(state.head_len)) != state.head_hash:
                     continue
                 f.seek(state.offset)
-                return path, (st.st_dev, st.st_ino), f.read()
+                return path, key, f.read()
         except OSError:
             continue
     return None

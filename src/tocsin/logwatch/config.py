@@ -1,51 +1,45 @@
-"""The ``logs:`` model: which files to follow, which patterns count what, where lines are kept.
+"""The watcher's runtime configuration: plain frozen values, read from one JSON file.
 
-The same :class:`LogsConfig` is the spec's ``logs:`` section and the whole of a
-standalone ``logwatch.yaml``; :func:`load_config` reads the latter with line
-numbers so every mistake is reported as ``file:line:col: what (how to fix)``,
-all of them at once, as :class:`~tocsin.errors.SpecError`.
+The ``logs:`` section a person writes (in the spec, or in a standalone ``logwatch.yaml``) is
+validated by the spec's model, :class:`tocsin.spec.LogsSection`, every mistake at its line. It is
+then compiled into this plain form — durations in seconds, counter names resolved — which ``tocsin
+up`` writes as ``logwatch/logwatch.json`` and starts ``python -m tocsin.logwatch --config`` on. So
+the watcher process imports no pydantic and no YAML parser, and no layer above it.
 
-A complete example (seed 003, the MongoDB order archiver)::
+The file, field by field (every key but ``files`` may be left out)::
 
-    files:
-      - path: logs/*.log
-        source: archiver
-        level: '\\[(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\\]'
-    patterns:
-      - {name: orders_archived, regex: '✅ Archived (?P<count>\\d+) orders', value: count}
-      - {name: change_stream_opened, regex: '✅ Change Stream opened successfully'}
-      - {name: database_connected, regex: '✅ Connected to database'}
-      - {name: orders_incomplete, regex: '⚠️  Order .+ is incomplete'}
-      - {name: orders_duplicates, regex: '⚠️  Order .+ already archived'}
-      - {name: resume_token_load_failures, regex: '⚠️  Could not load resume token'}
-      - {name: connection_errors, regex: '❌ Failed to connect to MongoDB'}
-      - {name: order_enrich_errors, regex: '❌ Error enriching order'}
-      - {name: change_stream_errors, regex: '❌ Change Stream error'}
-    directories:
-      - path: logs
-    store: {retention: 7d}
+    {"version": 1,
+     "base_dir": "/srv/app",                      # relative paths below are relative to it
+     "files": [{"path": "logs/*.log", "exclude": ["*.tmp"], "source": "archiver", "format": "text",
+                "level": "\\\\[(?P<level>DEBUG|INFO|WARNING|ERROR|CRITICAL)\\\\]",
+                "level_key": "level", "message_key": "message", "from_end": false}],
+     "patterns": [{"name": "orders_archived", "regex": "Archived (?P<count>\\\\d+) orders",
+                   "value": "count", "metric": null, "help": "", "sources": [], "max_series": 1000}],
+     "directories": [{"path": "logs"}],
+     "store": {"enabled": true, "path": null, "min_level": "DEBUG",
+               "retention": 604800, "compact_every": 3600},
+     "loki": null,
+     "poll_interval": 0.25, "directory_size_interval": 15}
+
+A file that does not have this shape raises :class:`~tocsin.errors.UsageError` naming the key.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import re
+import types
+import typing
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from tocsin.errors import UsageError
 
-from tocsin.errors import Problem, SpecError
-
-from ._yaml import plain, position, problems
+from ._levels import LEVELS, level_rank, normalize_level
 
 __all__ = [
     "LEVELS",
@@ -55,97 +49,46 @@ __all__ = [
     "LokiConfig",
     "PatternConfig",
     "StoreConfig",
+    "config_from_dict",
     "level_rank",
     "load_config",
     "normalize_level",
-    "parse_duration",
-    "validate_section",
 ]
 
-#: Log levels from least to most severe; aliases (WARN, FATAL, lower case) are normalised to these.
-LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_LEVEL_ALIASES = {
-    "WARN": "WARNING",
-    "FATAL": "CRITICAL",
-    "ERR": "ERROR",
-    "TRACE": "DEBUG",
-    "CRIT": "CRITICAL",
-}
+#: The version of the JSON form this watcher reads.
+VERSION = 1
 _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
-def parse_duration(text: str | float) -> float:
-    """``"250ms"``, ``"1h"``, ``"7d"`` (or a number of seconds) → seconds."""
-    if isinstance(text, int | float):
-        return float(text)
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a duration (write e.g. 250ms, 30s, 5m, 1h, 7d)")
-    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-def normalize_level(text: str) -> str:
-    """``warn`` → ``WARNING``; unknown names are kept upper-cased (they rank as INFO)."""
-    upper = text.strip().upper()
-    return _LEVEL_ALIASES.get(upper, upper)
-
-
-def level_rank(level: str) -> int:
-    """Position of ``level`` in :data:`LEVELS` (unknown levels rank as INFO)."""
+def _regex(value: str, what: str) -> re.Pattern[str]:
     try:
-        return LEVELS.index(level)
-    except ValueError:
-        return 1
+        return re.compile(value)
+    except (re.error, RecursionError, OverflowError) as err:
+        raise ValueError(f"{what}: invalid regular expression: {err}") from None
 
 
-def _check_regex(value: str) -> str:
-    try:
-        re.compile(value)
-    except re.error as err:
-        raise ValueError(f"invalid regular expression: {err}") from None
-    return value
+@dataclass(frozen=True)
+class FileConfig:
+    """Files to follow: one path or glob, listed again on every poll (with their rotated siblings)."""
 
-
-def _valid_duration(value: str) -> str:
-    parse_duration(value)
-    return value
-
-
-#: A duration written as ``250ms``, ``30s``, ``5m``, ``1h``, ``7d`` (checked, kept as written).
-Duration = Annotated[str, AfterValidator(_valid_duration)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FileConfig(_Model):
-    """Files to follow: one path or glob, re-expanded on every poll so files appearing later are picked up."""
-
-    path: str = Field(description="file or glob; relative paths are relative to the config file")
-    exclude: tuple[str, ...] = Field((), description="file-name globs to skip, e.g. ['*.gz']")
-    source: str = Field(
-        "", description="the `source` label of this file's line counters (default: file stem)"
-    )
+    path: str
+    exclude: tuple[str, ...] = ()
+    source: str = ""
     format: Literal["text", "json"] = "text"
-    level: str | None = Field(
-        None, description="text only: regex with a (?P<level>...) group finding the level"
-    )
-    level_key: str = Field("level", description="json only: key holding the level")
-    message_key: str = Field("message", description="json only: key holding the message (for the store)")
-    from_end: bool = Field(False, description="start files seen for the first time at their end")
+    level: str | None = None  # text: a regex with a (?P<level>...) group
+    level_key: str = "level"
+    message_key: str = "message"
+    from_end: bool = False
 
-    @field_validator("level")
-    @classmethod
-    def _level_has_group(cls, value: str | None) -> str | None:
-        if value is not None and "level" not in re.compile(_check_regex(value)).groupindex:
-            raise ValueError("the level regex needs a named group (?P<level>...)")
-        return value
+    def __post_init__(self) -> None:
+        if self.format not in ("text", "json"):
+            raise ValueError(f"format: {self.format!r} is not text or json")
+        if self.level is not None and "level" not in _regex(self.level, "level").groupindex:
+            raise ValueError("level: the regex needs a named group (?P<level>...)")
 
 
-class PatternConfig(_Model):
+@dataclass(frozen=True)
+class PatternConfig:
     """A named regex: each line it matches adds 1 (or the number captured by ``value``) to a counter.
 
     Named groups other than ``value`` become labels; past ``max_series`` label sets, new ones are
@@ -154,33 +97,22 @@ class PatternConfig(_Model):
 
     name: str
     regex: str
-    value: str | None = Field(None, description="named group whose number is added instead of 1")
-    metric: str | None = Field(None, description="counter name (default: <name>_total)")
+    value: str | None = None
+    metric: str | None = None
     help: str = ""
-    sources: tuple[str, ...] = Field((), description="only lines of these sources (default: all)")
-    max_series: int = Field(1000, ge=1)
+    sources: tuple[str, ...] = ()
+    max_series: int = 1000
 
-    @field_validator("regex")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        return _check_regex(value)
-
-    @field_validator("name", "metric")
-    @classmethod
-    def _snake(cls, value: str | None) -> str | None:
-        if value is not None and not _NAME.match(value):
-            raise ValueError(
-                f"{value!r} is not a metric name (letters, digits and _; not starting with a digit)"
-            )
-        return value
-
-    @model_validator(mode="after")
-    def _value_group_exists(self) -> PatternConfig:
-        if self.value is not None and self.value not in re.compile(self.regex).groupindex:
-            raise ValueError(
-                f"value: the regex has no named group {self.value!r} (add (?P<{self.value}>\\d+))"
-            )
-        return self
+    def __post_init__(self) -> None:
+        for key in ("name", "metric"):
+            value = getattr(self, key)
+            if value is not None and not _NAME.match(value):
+                raise ValueError(f"{key}: {value!r} is not a metric name")
+        groups = _regex(self.regex, "regex").groupindex
+        if self.value is not None and self.value not in groups:
+            raise ValueError(f"value: the regex has no named group {self.value!r}")
+        if self.max_series < 1:
+            raise ValueError("max_series: must be at least 1")
 
     @cached_property
     def counter_name(self) -> str:
@@ -194,115 +126,150 @@ class PatternConfig(_Model):
         return tuple(sorted((g for g in groups if g != self.value), key=groups.__getitem__))
 
 
-class DirectoryConfig(_Model):
+@dataclass(frozen=True)
+class DirectoryConfig:
     """A directory whose total size is exposed (seed 003 alerts when ``logs/`` passes 1 GB)."""
 
     path: str
 
 
-class StoreConfig(_Model):
+@dataclass(frozen=True)
+class StoreConfig:
     """The embedded searchable log store (SQLite + FTS5) queried by ``tocsin logs``."""
 
     enabled: bool = True
-    path: str | None = Field(None, description="database file (default: <state-dir>/logs.db)")
-    min_level: str = Field("DEBUG", description="keep lines at or above this level")
-    retention: Duration = "7d"
-    compact_every: Duration = "1h"
+    path: str | None = None  # default: <state-dir>/logs.db
+    min_level: str = "DEBUG"
+    retention: float = 7 * 86400.0  # seconds
+    compact_every: float = 3600.0
 
-    @field_validator("min_level")
-    @classmethod
-    def _known_level(cls, value: str) -> str:
-        level = normalize_level(value)
-        if level not in LEVELS:
-            raise ValueError(f"unknown level {value!r} (one of {', '.join(LEVELS)})")
-        return level
+    def __post_init__(self) -> None:
+        if normalize_level(self.min_level) not in LEVELS:
+            raise ValueError(f"min_level: unknown level {self.min_level!r} (one of {', '.join(LEVELS)})")
 
 
-class LokiConfig(_Model):
+@dataclass(frozen=True)
+class LokiConfig:
     """Optional shipping to Loki's HTTP push API, batched, retried with backoff."""
 
-    url: str = Field(description="base URL, e.g. http://127.0.0.1:3100 (the push path is added)")
-    labels: dict[str, str] = Field(default_factory=dict)
-    batch_size: int = Field(1000, ge=1)
-    batch_wait: Duration = "1s"
+    url: str
+    labels: dict[str, str] = field(default_factory=dict)
+    batch_size: int = 1000
+    batch_wait: float = 1.0  # seconds
     tenant: str | None = None
-    password_file: str | None = Field(None, description="basic-auth password read from this file")
+    password_file: str | None = None
     username: str | None = None
 
 
-class LogsConfig(_Model):
-    """The whole ``logs:`` section (or standalone ``logwatch.yaml``)."""
+@dataclass(frozen=True)
+class LogsConfig:
+    """Everything the watcher runs on."""
 
     files: tuple[FileConfig, ...]
     patterns: tuple[PatternConfig, ...] = ()
     directories: tuple[DirectoryConfig, ...] = ()
     store: StoreConfig = StoreConfig()
     loki: LokiConfig | None = None
-    poll_interval: Duration = "250ms"
-    directory_size_interval: Duration = "15s"
+    poll_interval: float = 0.25  # seconds
+    directory_size_interval: float = 15.0  # seconds between measures, at most (also on each scrape)
+    base_dir: str = "."
 
-    @field_validator("files")
-    @classmethod
-    def _some_files(cls, value: tuple[FileConfig, ...]) -> tuple[FileConfig, ...]:
-        if not value:
-            raise ValueError("no files to follow (add at least one - path: logs/*.log)")
-        return value
-
-    @model_validator(mode="after")
-    def _unique_names(self) -> LogsConfig:
+    def __post_init__(self) -> None:
+        if not self.files:
+            raise ValueError("files: no files to follow")
         seen: set[str] = set()
         for pattern in self.patterns:
             if pattern.counter_name in seen:
-                raise ValueError(f"two patterns produce the counter {pattern.counter_name!r} (rename one)")
+                raise ValueError(f"patterns: two patterns produce the counter {pattern.counter_name!r}")
             seen.add(pattern.counter_name)
-        return self
 
 
-def load_config(path: str | Path, section: str | None = None) -> LogsConfig:
-    """Read a standalone ``logwatch.yaml`` (or the ``section`` key of a bigger file) into :class:`LogsConfig`.
+T = TypeVar("T")
 
-    Raises :class:`~tocsin.errors.SpecError` listing every problem with its line and column.
-    """
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
 
-    file = str(path)
+def _value(annotation: Any, data: object, where: str) -> Any:
+    """``data`` checked against ``annotation`` (the few types the config uses), built into it."""
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        options = typing.get_args(annotation)
+        if data is None and type(None) in options:
+            return None
+        (inner,) = (a for a in options if a is not type(None))
+        return _value(inner, data, where)
+    if origin is Literal:
+        if data not in typing.get_args(annotation):
+            raise ValueError(f"{where}: {data!r} is not one of {typing.get_args(annotation)}")
+        return data
+    if origin is tuple:
+        if not isinstance(data, list | tuple):
+            raise ValueError(f"{where}: expected a list, not {type(data).__name__}")
+        inner = typing.get_args(annotation)[0]
+        return tuple(_value(inner, item, f"{where}[{i}]") for i, item in enumerate(data))
+    if origin is dict:
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise ValueError(f"{where}: expected an object of strings")
+        return {str(k): v for k, v in data.items()}
+    if dataclasses.is_dataclass(annotation):
+        return _build(typing.cast(type[Any], annotation), data, where)
+    if annotation is float:
+        if isinstance(data, bool) or not isinstance(data, int | float) or not math.isfinite(data) or data < 0:
+            raise ValueError(f"{where}: expected a number of seconds, not {data!r}")
+        return float(data)
+    if annotation is int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            raise ValueError(f"{where}: expected an integer, not {data!r}")
+        return data
+    if not isinstance(data, annotation):
+        raise ValueError(f"{where}: expected {annotation.__name__}, not {type(data).__name__}")
+    return data
+
+
+def _build(cls: type[T], data: object, where: str) -> T:
+    if not isinstance(data, dict):
+        raise ValueError(f"{where or 'the config'}: expected an object, not {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - known - ({"version"} if not where else set()))
+    if unknown:
+        raise ValueError(f"{where or 'the config'}: unknown key {unknown[0]!r}")
+    values = {k: _value(hints[k], v, f"{where}.{k}" if where else k) for k, v in data.items() if k in known}
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return cls(**values)
+    except TypeError as err:  # a required key is missing
+        raise ValueError(f"{where or 'the config'}: {err}") from None
+    except ValueError as err:
+        raise ValueError(f"{where}.{err}" if where else str(err)) from None
+
+
+def config_from_dict(data: object) -> LogsConfig:
+    """The JSON form (see the module docstring) → :class:`LogsConfig`; ValueError naming the key."""
+    if isinstance(data, dict) and data.get("version", VERSION) != VERSION:
+        raise ValueError(f"version: {data.get('version')!r} (this watcher reads version {VERSION})")
+    return _build(LogsConfig, data, "")
+
+
+def config_to_dict(config: LogsConfig) -> dict[str, Any]:
+    """:class:`LogsConfig` → its JSON form."""
+    return {"version": VERSION, **dataclasses.asdict(config)}
+
+
+def load_config(path: str | Path) -> LogsConfig:
+    """Read the compiled JSON config; :class:`~tocsin.errors.UsageError` if it is not one."""
+    try:
+        text = Path(path).read_bytes()
     except OSError as err:
-        raise SpecError(
-            [Problem(file, 0, 0, f"cannot read: {err.strerror}", "check the --config path")]
+        raise UsageError(f"{path}: cannot read the logwatch config: {err.strerror}") from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise UsageError(
+            f"{path}: not a compiled logwatch config (JSON); a YAML file is read by "
+            "`tocsin logwatch --config FILE`"
         ) from None
     try:
-        data = YAML(typ="rt").load(text)
-    except MarkedYAMLError as err:
-        mark = err.problem_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        raise SpecError(
-            [Problem(file, line, col, f"not valid YAML: {err.problem}", "fix the YAML syntax")]
-        ) from None
-    if section is None:
-        return validate_section(data, file)
-    if not isinstance(data, dict) or section not in data:
-        raise SpecError([Problem(file, 1, 1, f"no {section!r} section", f"add {section}:")])
-    return validate_section(data, file, (section,))
-
-
-def validate_section(root: Any, file: str, path: tuple[int | str, ...] = ()) -> LogsConfig:
-    """Validate ``root[path...]`` of a document loaded with ruamel.yaml's round-trip loader.
-
-    This is how the spec embeds the model: ``validate_section(spec_doc, "tocsin.yaml", ("logs",))``
-    reports problems at their line and column in the spec file itself.
-    """
-    node = root
-    for key in path:
-        node = node[key]
-    if not isinstance(node, dict):
-        line, col = position(root, path)
-        raise SpecError(
-            [Problem(file, line, col, "expected a mapping with files: and patterns:", "see docs/logwatch.md")]
-        )
-    try:
-        return LogsConfig.model_validate(plain(node))
-    except ValidationError as err:
-        raise SpecError(problems(file, root, err, path, LogsConfig)) from None
+        config = config_from_dict(data)
+    except (ValueError, RecursionError) as err:
+        raise UsageError(f"{path}: {err} (see docs/logwatch.md, 'The compiled config')") from None
+    if config.base_dir == ".":
+        config = dataclasses.replace(config, base_dir=str(Path(path).resolve().parent))
+    return config

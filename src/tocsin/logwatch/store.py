@@ -1,10 +1,11 @@
 """The embedded log store: SQLite with an FTS5 index, retention by age, idempotent inserts.
 
-The watcher's checkpoint (positions and counts) is saved in the same
-transaction as the lines it moves past (:meth:`LogStore.commit`), so after a
-crash the store and the counters agree line for line. Each line is also keyed
-by (file generation, byte offset) and inserted with ``OR IGNORE``. Commits are
-``synchronous=FULL``.
+Each line is keyed by (file generation, byte offset) and inserted with ``OR IGNORE``,
+so the watcher can store a poll's lines first and save its checkpoint after: a crash
+in between stores the same lines again, which changes nothing. Commits are
+``synchronous=FULL``. A store that SQLite finds damaged (not a database, a malformed
+image) is moved aside as ``logs.db.damaged-<time>`` and a new one is started: the
+counters live in the checkpoint, not here, so they stay exact.
 
 ::
 
@@ -16,6 +17,8 @@ by (file generation, byte offset) and inserted with ``OR IGNORE``. Commits are
 from __future__ import annotations
 
 import calendar
+import math
+import os
 import re
 import sqlite3
 import time
@@ -24,9 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from .config import LEVELS, level_rank, normalize_level
+from ._levels import LEVELS, level_rank, normalize_level
+from ._say import say
 
-__all__ = ["LogStore", "StoredLine", "parse_timestamp"]
+__all__ = ["LogStore", "StoredLine", "is_damaged", "open_store", "parse_timestamp", "quarantine"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lines(
@@ -101,10 +105,15 @@ class StoredLine:
     source: str
     path: str
     message: str
+    #: the row id: a line stored later has a larger one (``search(after_id=...)`` continues from it)
+    id: int = 0
 
     @property
     def when(self) -> str:
-        return datetime.fromtimestamp(self.ts).isoformat(sep=" ", timespec="seconds")
+        try:
+            return datetime.fromtimestamp(self.ts).isoformat(sep=" ", timespec="seconds")
+        except (OverflowError, OSError, ValueError):  # a time no calendar has
+            return f"{self.ts:.0f}" if math.isfinite(self.ts) else str(self.ts)
 
 
 class LogStore:
@@ -145,15 +154,19 @@ class LogStore:
         )
         return int(cur.rowcount)
 
-    def commit(self, rows: Iterable[Row], checkpoint: str) -> None:
-        """Store ``rows`` and replace the checkpoint in one durable transaction."""
-        with self._db:
-            self._insert(rows)
-            self._db.execute("INSERT OR REPLACE INTO checkpoint(id, data) VALUES (1, ?)", (checkpoint,))
-
     def load_checkpoint(self) -> str | None:
+        """The checkpoint a watcher before version 2 saved in the store (now it is a JSON file)."""
         row = self._db.execute("SELECT data FROM checkpoint WHERE id = 1").fetchone()
         return None if row is None else str(row[0])
+
+    def drop_checkpoint(self) -> None:
+        """Forget the old in-store checkpoint once the JSON file has replaced it."""
+        with self._db:
+            self._db.execute("DELETE FROM checkpoint")
+
+    def last_id(self) -> int:
+        """The id of the line stored last (0 when empty)."""
+        return int(self._db.execute("SELECT coalesce(max(id), 0) FROM lines").fetchone()[0])
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM lines").fetchone()[0])
@@ -167,9 +180,11 @@ class LogStore:
         grep: str | None = None,
         source: str | None = None,
         limit: int = 100,
+        after_id: int | None = None,
     ) -> list[StoredLine]:
         """The newest ``limit`` lines at or above ``level``, newer than ``since``, containing ``grep``,
-        oldest first (as a log reads)."""
+        oldest first (as a log reads). With ``after_id``: the first ``limit`` such lines stored after
+        that one, in the order they were stored (what ``tocsin logs --follow`` prints next)."""
         where: list[str] = []
         args: list[object] = []
         if level:
@@ -194,9 +209,16 @@ class LogStore:
                 args.append(_phrase(grep))
             where.append("instr(lower(lines.message), lower(?)) > 0")
             args.append(grep)
-        sql = "SELECT ts, level, source, path, message FROM lines"
+        if after_id is not None:
+            where.append("lines.id > ?")
+            args.append(after_id)
+        sql = "SELECT ts, level, source, path, message, id FROM lines"
         if where:
             sql += " WHERE " + " AND ".join(where)
+        if after_id is not None:
+            return [
+                StoredLine(*row) for row in self._db.execute(sql + " ORDER BY id LIMIT ?", [*args, limit])
+            ]
         sql += " ORDER BY ts DESC, id DESC LIMIT ?"
         rows = self._db.execute(sql, [*args, limit]).fetchall()
         return [StoredLine(*row) for row in reversed(rows)]
@@ -216,3 +238,52 @@ def _phrase(text: str) -> str:
     """Only the words of ``text``, as one FTS5 phrase (the substring check does the exact match)."""
     words = re.findall(r"\w+", text)
     return '"' + " ".join(words).replace('"', '""') + '"'
+
+
+_DAMAGED = {"SQLITE_CORRUPT", "SQLITE_NOTADB"}
+
+
+def is_damaged(err: BaseException) -> bool:
+    """True for SQLite's "not a database" and "malformed" (not for a full disk or a lock)."""
+    if not isinstance(err, sqlite3.DatabaseError):
+        return False
+    name = getattr(err, "sqlite_errorname", "")
+    return name in _DAMAGED or "malformed" in str(err) or "not a database" in str(err)
+
+
+def _move_aside(path: Path) -> Path:
+    aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+        except FileNotFoundError:
+            continue
+    return aside
+
+
+def open_store(path: str | Path) -> LogStore:
+    """The store at ``path``, opened for writing; a damaged one is moved aside and a new one begun."""
+    try:
+        store = LogStore(path)
+        store.load_checkpoint()  # reads a table: a file that is not a database fails here
+        return store
+    except sqlite3.Error as err:
+        if not is_damaged(err):
+            from tocsin.errors import UsageError
+
+            raise UsageError(f"{path}: cannot open the log store: {err}") from None
+    aside = _move_aside(Path(path))
+    say(
+        f"{path} is damaged; moved aside to {aside.name}, a new store begins "
+        "(counters are exact: they live in the checkpoint)"
+    )
+    return LogStore(path)
+
+
+def quarantine(store: LogStore) -> LogStore:
+    """``store`` found damaged while in use: close it, move it aside, open a new one."""
+    try:
+        store.close()
+    except sqlite3.Error:
+        pass
+    return open_store(store.path)
