@@ -20,10 +20,14 @@ def hand_bundle(s: StackSettings, *, ha: bool = False, refused_port: int = 0) ->
 
     With ``refused_port``, three broken targets too: nothing listening, a 404 path, a non-metrics page.
     """
-    ams = [f"{s.host}:{s.alertmanager}"] + ([f"{s.host}:{s.ha_alertmanager}"] if ha else [])
+    host, port = s.host, s.port
+    push, node, rcv = (f"{host}:{port(kind)}" for kind in ("pushgateway", "node_exporter", "receiver"))
+    smtp = f"{host}:{port('receiver', 'smtp_port')}"
+    ams = [f"{host}:{port('alertmanager')}"]
+    if ha:
+        ams.append(f"{host}:{s.options('alertmanager')['ha']['port']}")
     broken = ""
     if refused_port:
-        rcv = f"{s.host}:{s.receiver}"
         broken = f"""  - {{job_name: refused, static_configs: [{{targets: ["{s.host}:{refused_port}"]}}]}}
   - {{job_name: wrong-path, metrics_path: /nope, static_configs: [{{targets: ["{rcv}"]}}]}}
   - {{job_name: not-metrics, metrics_path: /-/ready, static_configs: [{{targets: ["{rcv}"]}}]}}
@@ -37,12 +41,12 @@ alerting:
   alert_relabel_configs: [{{action: labeldrop, regex: replica}}]
   alertmanagers: [{{static_configs: [{{targets: {ams}}}]}}]
 scrape_configs:
-  - {{job_name: pushgateway, honor_labels: true, static_configs: [{{targets: ["{s.host}:{s.pushgateway}"]}}]}}
-  - {{job_name: node, static_configs: [{{targets: ["{s.host}:{s.node_exporter}"]}}]}}
-  - {{job_name: receiver, static_configs: [{{targets: ["{s.host}:{s.receiver}"]}}]}}
+  - {{job_name: pushgateway, honor_labels: true, static_configs: [{{targets: ["{push}"]}}]}}
+  - {{job_name: node, static_configs: [{{targets: ["{node}"]}}]}}
+  - {{job_name: receiver, static_configs: [{{targets: ["{rcv}"]}}]}}
 {broken}"""
 
-    receiver = f"http://{s.host}:{s.receiver}"
+    receiver = f"http://{rcv}"
     alertmanager = f"""route:
   receiver: all
   group_by: [alertname]
@@ -54,7 +58,7 @@ receivers:
     webhook_configs: [{{url: "{receiver}/webhook", send_resolved: true}}]
     slack_configs: [{{api_url: "{receiver}/slack/T000/B000", channel: "#alerts", send_resolved: true}}]
     email_configs:
-      - {{to: oncall@example.org, from: tocsin@example.org, smarthost: "{s.host}:{s.receiver_smtp}",
+      - {{to: oncall@example.org, from: tocsin@example.org, smarthost: "{smtp}",
           require_tls: false, send_resolved: true}}
 """
     files = {"prometheus/rules/test.yml": RULES, "alertmanager/alertmanager.yml": alertmanager}

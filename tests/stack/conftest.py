@@ -16,6 +16,7 @@ import httpx
 import pytest
 from tests.conftest import free_port, free_ports, wait_for
 from tests.stack._bundles import hand_bundle
+from tests.stack._project import Project, new_project
 
 from tocsin.stack import StackLayout, StackSettings, Supervisor, build_plan, install_bundle
 from tocsin.stack.state import read_state
@@ -23,18 +24,16 @@ from tocsin.stack.state import read_state
 
 def free_settings(root: Path) -> StackSettings:
     """Settings with every port picked free now, so parallel suites never collide."""
-    ports = iter(free_ports(10))  # distinct: two free_port() calls may return the same port
-    return StackSettings(
-        state_dir=root,
-        prometheus=next(ports),
-        alertmanager=next(ports),
-        pushgateway=next(ports),
-        node_exporter=next(ports),
-        receiver=next(ports),
-        receiver_smtp=next(ports),
-        ha_prometheus=next(ports),
-        ha_alertmanager=next(ports),
-        cluster=(next(ports), next(ports)),
+    p = iter(free_ports(10))  # distinct: two free_port() calls may return the same port
+    return (
+        StackSettings(state_dir=root)
+        .with_options("prometheus", port=next(p), ha={"port": next(p)})
+        .with_options(
+            "alertmanager", port=next(p), cluster_port=next(p), ha={"port": next(p), "cluster_port": next(p)}
+        )
+        .with_options("pushgateway", port=next(p))
+        .with_options("node_exporter", port=next(p))
+        .with_options("receiver", port=next(p), smtp_port=next(p))
     )
 
 
@@ -47,7 +46,7 @@ class Running:
     http: httpx.Client
 
     def url(self, kind: str) -> str:
-        return f"http://{self.settings.host}:{getattr(self.settings, kind)}"
+        return f"http://{self.settings.host}:{self.settings.port(kind)}"
 
     def push(self, job: str, body: str) -> None:
         self.http.put(f"{self.url('pushgateway')}/metrics/job/{job}", content=body).raise_for_status()
@@ -104,3 +103,11 @@ def supervised(root: Path, *, ha: bool = False) -> Iterator[Running]:
 def hand_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     with supervised(tmp_path_factory.mktemp("stack")) as running:
         yield running
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Iterator[Project]:
+    """A spec with free ports in tmp_path; whatever a failed test left running is stopped after it."""
+    proj = new_project(tmp_path)
+    yield proj
+    proj.tocsin("down", "--timeout", "5")

@@ -46,7 +46,7 @@ def test_both_alive_deliver_each_group_once(ha_stack: Running) -> None:
     wait_for(lambda: _firing_deliveries(ha_stack, "QueueTooLong"), timeout=20, what="firing")
     time.sleep(3 + 2)  # peer-timeout of the second instance + gossip: a duplicate would arrive by now
     assert len(_firing_deliveries(ha_stack, "QueueTooLong")) == 1
-    firing = ha_stack.receiver("notifications", alertname="QueueTooLong", status="firing")
+    firing = ha_stack.receiver("notifications", alertname="QueueTooLong", status="firing", sink="webhook")
     assert len(firing) == 1 and "replica" not in firing[0]["labels"]
 
 
@@ -82,7 +82,9 @@ def _fire_new_alert(stack: Running, queue: str) -> float:
     wait_for(
         lambda: [
             n
-            for n in stack.receiver("notifications", alertname="QueueTooLong", status="firing")
+            for n in stack.receiver(
+                "notifications", alertname="QueueTooLong", status="firing", sink="webhook"
+            )
             if n["labels"].get("queue") == queue
         ],
         timeout=25,

@@ -92,6 +92,12 @@ def test_up_runs_the_watcher_counter_reaches_prometheus_and_alert_reaches_receiv
     component, target = [line for line in up.stdout.splitlines() if line.startswith("logwatch ")]
     assert f"http://127.0.0.1:{ports['logwatch']}" in component  # the component table, then the targets
     assert f"127.0.0.1:{ports['logwatch']}" in target and "│ up" in target
+    compiled = json.loads(
+        (spec_dir / "state" / "config" / "current" / "logwatch" / "logwatch.json").read_text()
+    )
+    assert (
+        compiled["directory_size_interval"] == 1.0
+    )  # the fast profile's scrape interval (issue 10, item 11)
     status = _tocsin(tmp_path, "status", spec)
     assert status.returncode == 0 and "logwatch" in status.stdout, status.stdout + status.stderr
 
@@ -149,7 +155,14 @@ def test_watcher_is_planned_and_scraped_only_with_logs_and_enabled(tmp_path: Pat
     layout = StackLayout(tmp_path / "state")
     planned = {c.name: c for c in build_plan(settings, layout)}
     assert planned["logwatch"].ready_path == "/metrics"
-    assert f"--config={spec_path}" in planned["logwatch"].argv
+    assert (
+        f"--config={layout.root / 'config' / 'current' / 'logwatch' / 'logwatch.json'}"
+        in planned["logwatch"].argv
+    )
+    compiled = json.loads(compile_spec(spec).files["logwatch/logwatch.json"])
+    assert compiled["base_dir"] == str(tmp_path)  # relative log paths stay relative to the spec
+    assert compiled["files"][0]["path"] == "app-logs/*.log"
+    assert compiled["directory_size_interval"] == 15.0  # the scrape interval: `--profile fast` makes it 1 s
     assert "logwatch" not in {
         c.name for c in build_plan(StackSettings.from_spec(spec.stack, tmp_path), layout)
     }
@@ -170,7 +183,7 @@ def test_unknown_key_under_logs_is_reported_at_its_spec_line_with_the_rest(tmp_p
         load_spec(spec_path)
     lines = [str(p) for p in caught.value.problems]
     sorce = next(i for i, line in enumerate(text.splitlines(), 1) if "sorce:" in line)
-    assert any(p.startswith(f"{spec_path}:{sorce}:7: unknown key 'files.0.sorce'") for p in lines), lines
+    assert any(p.startswith(f"{spec_path}:{sorce}:7: unknown key 'sorce'") for p in lines), lines
     assert any("did you mean 'source'?" in p for p in lines), lines
     priority = next(i for i, line in enumerate(text.splitlines(), 1) if "priority:" in line)
     assert any(p.startswith(f"{spec_path}:{priority}:") for p in lines), lines  # the rest is checked too

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import subprocess
 import sys
 import time
-import typing
 from pathlib import Path
 
-import httpx
 import pytest
 from tests.conftest import free_port
 
 from tocsin.errors import StackError
 from tocsin.stack import (
-    AlertHistory,
     Component,
     StackLayout,
     StackSettings,
@@ -25,10 +21,10 @@ from tocsin.stack import (
     explain_scrape_error,
 )
 from tocsin.stack import components as components_module
-from tocsin.stack.components import ensure_ports_free, find_binary
+from tocsin.stack._portcheck import ensure_ports_free
+from tocsin.stack.components import find_binary
 from tocsin.stack.config import activate, current_generation, install_bundle, stage_bundle
 from tocsin.stack.logs import RotatingFile
-from tocsin.stack.receiver import create_app
 
 
 @pytest.mark.parametrize(
@@ -58,45 +54,6 @@ def test_log_files_rotate_and_keep_n_backups(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.log", "x.log.1", "x.log.2"]
     assert (tmp_path / "x.log").read_bytes().startswith(b"line 08")
     assert all(p.stat().st_size <= 100 for p in tmp_path.iterdir())
-
-
-def _payload(status: str, fingerprint: str = "f1") -> dict[str, object]:
-    alert = {"status": status, "labels": {"alertname": "Disk"}, "fingerprint": fingerprint, "startsAt": "t0"}
-    return {"receiver": "tocsin", "status": status, "groupKey": '{}:{alertname="Disk"}', "alerts": [alert]}
-
-
-def test_history_keeps_one_row_per_transition_and_counts_every_delivery(tmp_path: Path) -> None:
-    history = AlertHistory(tmp_path / "a.sqlite")
-    assert history.record_webhook(_payload("firing")) == 1
-    assert history.record_webhook(_payload("firing")) == 0  # repeat or second HA instance
-    assert history.record_webhook(_payload("resolved")) == 1
-    assert [n["status"] for n in history.notifications()] == ["resolved", "firing"]
-    assert len(history.table("deliveries")) == 3
-    with pytest.raises(ValueError):
-        history.table("sqlite_master")
-    history.close()
-
-
-def test_receiver_endpoints(tmp_path: Path) -> None:
-    history = AlertHistory(tmp_path / "a.sqlite")
-
-    async def drive() -> None:
-        transport = httpx.ASGITransport(app=create_app(history))
-        async with httpx.AsyncClient(transport=transport, base_url="http://receiver") as client:
-            assert (await client.post("/webhook", content=b"nope")).status_code == 400
-            assert (await client.post("/webhook", json={"alerts": "x"})).status_code == 400
-            assert (await client.post("/webhook", json=_payload("firing"))).json() == {"stored": 1}
-            assert (await client.post("/slack/T/B", json={"channel": "#x"})).text == "no_text"
-            slack = {"attachments": [{"title": "[FIRING:1] Disk", "text": "disk full"}]}
-            assert (await client.post("/slack/T/B", json=slack)).text == "ok"
-            firing = (await client.get("/api/v1/notifications", params={"status": "firing"})).json()
-            assert firing[0]["alertname"] == "Disk"
-            assert (await client.get("/api/v1/slack")).json()[0]["text"] == "[FIRING:1] Disk\ndisk full"
-            metrics = (await client.get("/metrics")).text
-            assert 'tocsin_receiver_notifications_total{sink="webhook"} 1' in metrics
-
-    asyncio.run(drive())
-    history.close()
 
 
 def test_missing_binary_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -164,35 +121,17 @@ def test_missing_receiver_extra_is_named_before_start(
         build_plan(StackSettings(state_dir=tmp_path), StackLayout(tmp_path))
 
 
-def test_receiver_http_server_over_a_real_socket(tmp_path: Path) -> None:
-    """The receiver's own HTTP/1.1 server: keep-alive, chunked bodies, 404/405, and 400 on garbage."""
-    from tocsin.stack._httpd import serve_connection
-
-    history = AlertHistory(tmp_path / "a.sqlite")
-    app = create_app(history)
-
-    async def drive() -> None:
-        server = await asyncio.start_server(lambda r, w: serve_connection(app.handle, r, w), "127.0.0.1", 0)
-        port = server.sockets[0].getsockname()[1]
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-            assert (await client.post("/webhook", json=_payload("firing"))).json() == {"stored": 1}
-
-            async def chunks() -> typing.AsyncIterator[bytes]:
-                yield b'{"text": "'
-                yield b'hi"}'
-
-            assert (await client.post("/slack/T/B", content=chunks())).text == "ok"
-            assert (await client.get("/webhook")).status_code == 405
-            assert (await client.get("/nope")).status_code == 404
-            assert (await client.get("/api/v1/slack", params={"limit": "1"})).json()[0]["text"] == "hi"
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"garbage\r\n\r\n")
-        assert (await reader.read()).startswith(b"HTTP/1.1 400 ")
-        writer.close()
-        server.close()
-
-    asyncio.run(drive())
-    history.close()
+def test_every_missing_extra_is_named_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pip install tocsin[flask]`` then ``tocsin up``: one error with the whole pip line."""
+    monkeypatch.setitem(sys.modules, "aiosmtpd", None)
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    settings = StackSettings(state_dir=tmp_path).with_options("console", view_model=True)
+    with pytest.raises(StackError) as caught:
+        build_plan(settings, StackLayout(tmp_path))
+    message = str(caught.value)
+    assert "the receiver needs aiosmtpd; the console needs uvicorn" in message, message
+    assert "pip install 'tocsin[receiver,console]'" in message, message
+    assert "stack: {receiver: {enabled: false}, console: {enabled: false}}" in message, message
 
 
 @pytest.mark.parametrize(
@@ -207,3 +146,20 @@ def test_long_running_processes_stay_light(module: str, unwanted: tuple[str, ...
     code = f"import sys, {module}; print(sorted(m for m in {unwanted!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", f"importing {module} imports {out.stdout.strip()}"
+
+
+def test_go_components_collect_garbage_at_gogc_50_unless_the_environment_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GOGC=50 keeps ~4 MB off the stack (docs/performance.md); a user's own GOGC/GOMEMLIMIT wins."""
+    go = {"prometheus", "alertmanager", "pushgateway", "node-exporter"}
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.delenv("GOMEMLIMIT", raising=False)
+    plan = {c.name: c for c in build_plan(StackSettings(state_dir=tmp_path), StackLayout(tmp_path))}
+    assert {name for name, c in plan.items() if c.env.get("GOGC") == "50"} == go
+    assert "GOGC" not in plan["receiver"].env
+    for variable in ("GOGC", "GOMEMLIMIT"):
+        with monkeypatch.context() as m:
+            m.setenv(variable, "200" if variable == "GOGC" else "256MiB")
+            planned = build_plan(StackSettings(state_dir=tmp_path), StackLayout(tmp_path))
+            assert not [c.name for c in planned if "GOGC" in c.env], variable

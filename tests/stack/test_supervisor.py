@@ -37,7 +37,9 @@ def test_alert_reaches_webhook_mail_and_slack_then_resolves(hand_stack: Running)
     hand_stack.push("queue", "queue_length 50\n")
     pushed = time.monotonic()
     firing = wait_for(
-        lambda: hand_stack.receiver("notifications", alertname="QueueTooLong", status="firing"),
+        lambda: hand_stack.receiver(
+            "notifications", alertname="QueueTooLong", status="firing", sink="webhook"
+        ),
         timeout=budget,
         interval=0.05,
         what="firing notification",
@@ -47,7 +49,7 @@ def test_alert_reaches_webhook_mail_and_slack_then_resolves(hand_stack: Running)
     mails = wait_for(lambda: [m for m in hand_stack.receiver("mails") if "QueueTooLong" in m["subject"]])
     assert "FIRING" in mails[0]["subject"]
     slack = wait_for(lambda: [m for m in hand_stack.receiver("slack") if "QueueTooLong" in m["text"]])
-    assert slack[0]["path"] == "T000/B000"
+    assert slack[0]["webhook"].startswith("sha256:")  # the token in the URL is never stored
 
     hand_stack.push("queue", "queue_length 0\n")
     dropped = time.monotonic()
@@ -60,7 +62,10 @@ def test_alert_reaches_webhook_mail_and_slack_then_resolves(hand_stack: Running)
     print(f"firing after {fired_after:.2f}s, resolved after {time.monotonic() - dropped:.2f}s")
     wait_for(lambda: [m for m in hand_stack.receiver("mails") if m["subject"].startswith("[RESOLVED]")])
     # the same alert delivered again (repeat, HA) is one stored transition per status
-    assert len(hand_stack.receiver("notifications", alertname="QueueTooLong", status="firing")) == 1
+    assert (
+        len(hand_stack.receiver("notifications", alertname="QueueTooLong", status="firing", sink="webhook"))
+        == 1
+    )
 
 
 def test_prometheus_kill9_is_restarted_fast_and_keeps_its_series(hand_stack: Running) -> None:
@@ -105,25 +110,34 @@ def test_alertmanager_kill9_keeps_silences(hand_stack: Running) -> None:
 
 def test_promapi_sync_and_async_twins_agree(hand_stack: Running) -> None:
     url = hand_stack.url("prometheus")
-    now = time.time()
     with PrometheusAPI(url) as prom:
-        wait_for(lambda: prom.query("up"), what="first samples")
+        jobs = {"pushgateway", "node", "receiver", "refused", "wrong-path", "not-metrics"}
+        wait_for(lambda: {s["metric"]["job"] for s in prom.query("up")} == jobs, what="every target scraped")
+        now = time.time()
         sync_up = {s["metric"]["job"] for s in prom.query("up")}
         sync_rules = [g["name"] for g in prom.rules()]
         series = prom.query_range("up", now - 30, now, 1)
         with pytest.raises(PrometheusAPIError, match=r"/api/v1/query\?query=up%7B: bad_data: .*parse error"):
             prom.query("up{")
+        targets_page = prom.web_ui("targets")
+        with pytest.raises(
+            PrometheusAPIError, match=r"no web UI page 'nope' \(tried .*/nope, .*/classic/nope\)"
+        ):
+            prom.web_ui("nope")
+    assert hand_stack.http.get(targets_page).status_code == 200
+    assert hand_stack.http.get(targets_page.replace("targets", "graph") + "?g0.expr=up").status_code == 200
 
-    async def asynchronous() -> tuple[set[str], list[str], bool]:
+    async def asynchronous() -> tuple[set[str], list[str], bool, str]:
         async with (
             AsyncPrometheusAPI(url) as prom,
             AsyncPrometheusAPI(f"http://127.0.0.1:{free_port()}") as gone,
         ):
             up = {s["metric"]["job"] for s in await prom.query("up")}
             rules = [g["name"] for g in await prom.rules("alert")]
-            return up, rules, await gone.ready()
+            return up, rules, await gone.ready(), await prom.web_ui("targets")
 
-    async_up, async_rules, gone_ready = asyncio.run(asynchronous())
+    async_up, async_rules, gone_ready, async_page = asyncio.run(asynchronous())
+    assert async_page == targets_page
     assert async_up == sync_up and "pushgateway" in sync_up
     assert async_rules == sync_rules == ["test"]
     assert series and all(len(s["values"]) >= 1 for s in series)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tocsin.stack.components import StackLayout
+from tocsin.stack.secrets import private_dir
 
 __all__ = ["Checker", "activate", "current_generation", "install_bundle", "stage_bundle"]
 
@@ -32,12 +33,14 @@ def current_generation(layout: StackLayout) -> Path | None:
 
 def stage_bundle(layout: StackLayout, files: Mapping[str, str], check: Checker | None = None) -> Path:
     """Write ``files`` to a fresh generation directory and check it; removed again if the check raises."""
+    private_dir(layout.root)  # 0700: alertmanager.yml may hold a webhook URL inline (stack.secrets)
     layout.config_root.mkdir(parents=True, exist_ok=True)
     gen = layout.config_root / f"gen-{time.time_ns()}"
     for relative, content in files.items():
         path = gen / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(content)
     if check is not None:
         try:
             check(gen)

@@ -1,11 +1,18 @@
 """What ``tocsin up / reload / down`` do, as functions (the CLI only parses and prints).
 
-``up`` checks everything it can before anything starts (config checked by promtool/amtool, binaries,
-free ports), so a mistake is one ``tocsin: ...`` line and exit 2, never half a stack.
+``up`` locks the state dir first (a second ``up`` on it is refused and changes nothing), then checks
+everything it can before anything starts (binaries, free ports, the config checked by promtool/amtool),
+so a mistake is one ``tocsin: ...`` line and exit 2, never half a stack. Whatever goes wrong after the
+first process started, every process it started is stopped again before it returns.
+
+A stack's processes are found three ways, so ``down`` and ``status`` see them whatever was lost: the state
+file, the pid files, and the ``TOCSIN_STATE_DIR`` marker in each process's environment (which survives an
+``rm -rf`` of the state dir).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -15,69 +22,136 @@ from typing import Any
 import httpx
 
 from tocsin.errors import StackError
-from tocsin.stack.components import Component, StackLayout, ensure_ports_free, read_plan, write_plan
-from tocsin.stack.config import Checker, activate, stage_bundle
+from tocsin.stack._portcheck import ensure_ports_free
+from tocsin.stack.components import Component, StackLayout, read_plan, write_plan
+from tocsin.stack.config import Checker, activate, install_bundle, stage_bundle
+from tocsin.stack.lock import StateLock
 from tocsin.stack.logs import tail
-from tocsin.stack.state import ProcessRef, read_state, refs_from_pid_files, refs_from_state, stop_processes
+from tocsin.stack.state import (
+    MARKER,
+    NAME_MARKER,
+    ProcessRef,
+    explain_os_error,
+    marked_processes,
+    read_state,
+    refs_from_pid_files,
+    refs_from_state,
+    stop_processes,
+)
 from tocsin.stack.supervisor import Supervisor
 
-__all__ = ["down", "ensure_not_running", "reload", "running_processes", "start"]
+__all__ = ["down", "reload", "running_processes", "up"]
 
 
 def running_processes(layout: StackLayout) -> list[ProcessRef]:
-    """Processes of a stack in this state dir that are still alive (from state and pid files)."""
+    """Live processes of the stack in this state dir, supervisors first (state, pid files, markers)."""
     state = read_state(layout) or {}
-    refs = {(r.pid, r.create_time): r for r in refs_from_state(state) + refs_from_pid_files(layout)}
-    return [r for r in refs.values() if r.process() is not None]
+    refs: dict[tuple[int, float], ProcessRef] = {}
+    for ref in refs_from_state(state) + refs_from_pid_files(layout) + marked_processes(layout.root):
+        key = (ref.pid, round(ref.create_time, 1))
+        if key not in refs and ref.process() is not None:
+            refs[key] = ref
+    return sorted(refs.values(), key=lambda r: r.name != "supervisor")
 
 
-def ensure_not_running(layout: StackLayout) -> None:
-    """StackError if a stack from this state dir still has a live process (also an orphaned component)."""
-    alive = running_processes(layout)
-    if alive:
-        names = ", ".join(f"{r.name} (pid {r.pid})" for r in alive)
-        raise StackError(f"a stack is already running from {layout.root}: {names} (run `tocsin down` first)")
+def _names(refs: list[ProcessRef]) -> str:
+    return ", ".join(f"{r.name} (pid {r.pid})" for r in refs)
 
 
-def start(
+def up(
     layout: StackLayout,
     components: list[Component],
+    files: Mapping[str, str],
+    check: Checker | None,
     options: Mapping[str, Any],
     *,
     detach: bool = False,
     on_ready: Callable[[Supervisor], None] | None = None,
+    on_leftovers: Callable[[list[ProcessRef]], None] | None = None,
+    prepare: Callable[[], None] | None = None,
     ready_timeout: float = 30.0,
 ) -> None:
-    """Run the stack in the foreground until SIGINT/SIGTERM, or hand it to a daemon and return when ready."""
-    ensure_not_running(layout)
-    ensure_ports_free(components)
-    write_plan(layout, components, dict(options))
-    if not detach:
-        Supervisor(components, layout, dict(options)).serve(on_ready=on_ready, ready_timeout=ready_timeout)
-        return
-    layout.state_file.unlink(missing_ok=True)
-    layout.logs.mkdir(parents=True, exist_ok=True)
+    """Lock, clean up after a dead stack, install the config, then run in the foreground or detached.
+
+    Foreground: returns when SIGINT/SIGTERM stopped the stack. Detached: returns once it is ready.
+    ``on_leftovers`` hears about processes of an earlier stack of this state dir that were stopped;
+    ``prepare`` writes whatever else belongs in the state dir (the secrets), under the lock.
+    """
+    lock = StateLock.acquire(layout)
+    try:
+        leftovers = running_processes(layout)  # the lock is ours: whatever lives is an orphan
+        if leftovers:
+            stop_processes(leftovers, timeout=10)
+            if on_leftovers is not None:
+                on_leftovers(leftovers)
+        ensure_ports_free(components)
+        try:
+            for stale in refs_from_pid_files(layout):
+                layout.pid_file(stale.name).unlink(missing_ok=True)
+            layout.state_file.unlink(missing_ok=True)
+            if prepare is not None:
+                prepare()
+            install_bundle(layout, files, check)
+            write_plan(layout, components, dict(options))
+            ProcessRef.of("supervisor", os.getpid()).write_pid_file(layout)  # who holds the lock, for now
+        except OSError as exc:
+            raise StackError(explain_os_error(exc, f"cannot write to {layout.root}")) from None
+        if detach:
+            _detach(layout, lock, ready_timeout)
+        else:
+            supervisor = Supervisor(components, layout, dict(options), lock=lock)
+            supervisor.serve(on_ready=on_ready, ready_timeout=ready_timeout)
+    finally:
+        lock.release()  # detached: the supervisor holds its own copy of the descriptor
+
+
+def _detach(layout: StackLayout, lock: StateLock, ready_timeout: float) -> None:
+    """Hand the stack (and the lock) to a background supervisor; return once it is ready.
+
+    If it fails, or is not ready in time, or we are interrupted, it is stopped: nothing is left behind.
+    """
     log_path = layout.log("supervisor")
-    with log_path.open("ab") as log:
+    try:
+        layout.logs.mkdir(parents=True, exist_ok=True)
+        log = log_path.open("ab")
+    except OSError as exc:
+        raise StackError(explain_os_error(exc, f"cannot write to {layout.root}")) from None
+    env = {**os.environ, MARKER: str(layout.root), NAME_MARKER: "supervisor"}
+    argv = [
+        sys.executable,
+        "-m",
+        "tocsin.stack.supervisor",
+        f"--state-dir={layout.root}",
+        f"--lock-fd={lock.fd}",
+    ]
+    with log:
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "tocsin.stack.supervisor", "--state-dir", str(layout.root)],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
+            pass_fds=(lock.fd,),
             start_new_session=True,  # survives the terminal; Ctrl-C there does not reach it
+            env=env,
         )
+    ref = ProcessRef.of("supervisor", daemon.pid)
     deadline = time.monotonic() + ready_timeout + 5
-    while time.monotonic() < deadline:
-        state = read_state(layout) or {}
-        if state.get("status") == "ready":
-            return
-        if state.get("status") == "failed" or daemon.poll() is not None:
-            daemon.wait(timeout=15)
-            raise StackError(
-                state.get("error") or f"the supervisor exited; see {log_path}:\n{tail(log_path)}"
-            )
-        time.sleep(0.02)
-    raise StackError(f"the stack was not ready after {ready_timeout:.0f}s (see {layout.logs})")
+    try:
+        while True:
+            state = read_state(layout) or {}
+            if state.get("status") == "ready" and state.get("supervisor", {}).get("pid") == daemon.pid:
+                return
+            if daemon.poll() is not None:
+                daemon.wait()
+                error = state.get("error") if state.get("status") == "failed" else ""
+                raise StackError(error or f"the supervisor exited; see {log_path}:\n{tail(log_path)}")
+            if time.monotonic() > deadline:
+                raise StackError(f"the stack was not ready after {ready_timeout:.0f}s (see {layout.logs})")
+            time.sleep(0.02)
+    except BaseException:
+        stop_processes([ref], timeout=15)  # it stops its children first
+        stop_processes([r for r in running_processes(layout) if r.pid != os.getpid()], timeout=5)
+        raise
 
 
 def reload(layout: StackLayout, files: Mapping[str, str], check: Checker | None) -> list[str]:
@@ -113,18 +187,19 @@ def _post_reload(components: list[Component]) -> list[str]:
 
 
 def down(layout: StackLayout, timeout: float = 10.0) -> list[ProcessRef]:
-    """Stop the supervisor (which stops its children), then anything of the stack still alive.
+    """Stop the supervisors (which stop their children), then anything of the stack still alive.
 
     Returns the processes that were running; a StackError if any survived SIGKILL.
     """
-    state = read_state(layout) or {}
     alive = running_processes(layout)
-    supervisor = [r for r in refs_from_state(state) if r.name == "supervisor"]
-    stop_processes(supervisor, timeout=timeout + 5)
+    stop_processes([r for r in alive if r.name == "supervisor"], timeout=timeout + 5)
     stop_processes(running_processes(layout), timeout=timeout)
-    for path in layout.run.glob("*.pid") if layout.run.exists() else ():
-        path.unlink(missing_ok=True)
+    for ref in refs_from_pid_files(layout):
+        try:
+            layout.pid_file(ref.name).unlink(missing_ok=True)
+        except OSError:
+            pass  # a read-only state dir: the pid files are stale, and checked by start time anyway
     left = running_processes(layout)
     if left:
-        raise StackError("still running after SIGKILL: " + ", ".join(f"{r.name} (pid {r.pid})" for r in left))
+        raise StackError(f"still running after SIGKILL: {_names(left)}")
     return alive

@@ -14,33 +14,40 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import email
-import email.policy
-import json
+import functools
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tocsin.stack._httpd import Response, serve_connection
-from tocsin.stack.history import AlertHistory
+from tocsin import ports
+from tocsin.stack._httpd import HTTPServer, Limits, Response
+from tocsin.stack._payloads import PayloadError, load_json, parse_mail, parse_webhook, slack_text
+from tocsin.stack._sinks import mail_summary, slack_summary, webhook_id
+from tocsin.stack.history import SINKS, AlertHistory
 
-__all__ = ["MailSink", "Received", "ReceiverApp", "create_app", "main", "serve"]
+__all__ = ["MailSink", "Received", "ReceiverApp", "Store", "create_app", "main", "serve"]
 
 _TEXT = "text/plain; charset=utf-8"
+_MAX_LIMIT = 10_000
+T = TypeVar("T")
 
 
 def _json(payload: Any, status: int = 200) -> Response:
-    # byte for byte what starlette's JSONResponse wrote before the receiver dropped it
-    body = json.dumps(payload, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":"))
-    return status, "application/json", body.encode()
+    return status, "application/json", orjson.dumps(payload)  # never NaN: orjson writes null
 
 
 def _text(text: str, status: int = 200, media_type: str = _TEXT) -> Response:
     return status, media_type, text.encode()
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class Received:
@@ -65,26 +72,97 @@ class Received:
         return "\n".join(lines) + "\n"
 
 
-class MailSink:
-    """aiosmtpd handler: every mail accepted and stored (subject and plain-text body)."""
+class Store:
+    """The history off the event loop: writes in order on one thread, reads on another.
 
-    def __init__(self, history: AlertHistory, received: Received) -> None:
-        self._history = history
+    SQLite work blocks; on the event loop, one 40,000-alert webhook stalled every client for 14 s.
+    Two connections in WAL mode: a read sees the last committed write and never waits for one.
+    """
+
+    def __init__(self, history: AlertHistory) -> None:
+        self.writer = history
+        self.reader = AlertHistory(history.path)
+        self._writes = ThreadPoolExecutor(1, thread_name_prefix="tocsin-db-write")
+        self._reads = ThreadPoolExecutor(1, thread_name_prefix="tocsin-db-read")
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._writes, functools.partial(fn, self.writer, *args))
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._reads, functools.partial(fn, self.reader, *args, **kwargs))
+
+    def close(self) -> None:
+        self._writes.shutdown()
+        self._reads.shutdown()
+        self.reader.close()
+
+
+def _store_mail(history: AlertHistory, envelope: Envelope) -> None:
+    content = envelope.original_content or envelope.content or b""
+    raw = content if isinstance(content, bytes) else str(content).encode("utf-8", "replace")
+    mail = parse_mail(raw)
+    rcpt = [str(r) for r in envelope.rcpt_tos]
+    history.record_mail(str(envelope.mail_from or ""), rcpt, mail.subject, mail.body, mail_summary(mail), raw)
+
+
+class MailSink:
+    """aiosmtpd handler: every mail accepted and stored, whatever its charset or shape."""
+
+    def __init__(self, store: Store, received: Received) -> None:
+        self._store = store
         self._received = received
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
-        message = email.message_from_bytes(raw, policy=email.policy.default)
-        part = message.get_body(preferencelist=("plain", "html"))
-        body = part.get_content() if part is not None else ""
-        self._history.record_mail(
-            str(envelope.mail_from or ""),
-            [str(r) for r in envelope.rcpt_tos],
-            str(message["subject"] or ""),
-            body,
-        )
+        try:
+            await self._store.write(_store_mail, envelope)
+        except Exception as exc:  # the disk, not the mail: say so, so the sender keeps it and retries
+            _log(f"tocsin receiver: could not store a mail: {type(exc).__name__}: {exc}")
+            return "451 Requested action aborted: local error in processing"
         self._received.inc("smtp")
         return "250 Message accepted for delivery"
+
+
+def _store_webhook(history: AlertHistory, body: bytes) -> int:
+    return history.record_webhook(parse_webhook(body))
+
+
+def _store_slack(history: AlertHistory, path: str, body: bytes) -> str | None:
+    """None when stored, else what Slack itself would answer."""
+    try:
+        payload = load_json(body)
+        text = slack_text(payload)
+    except PayloadError:
+        return "invalid_payload"
+    if not text:
+        return "no_text"
+    history.record_slack(webhook_id(path), text, payload, slack_summary(payload))
+    return None
+
+
+class _BadQuery(ValueError):
+    pass
+
+
+def _limit(query: dict[str, str]) -> int:
+    raw = query.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= _MAX_LIMIT:
+        raise _BadQuery(f"limit must be a whole number from 1 to {_MAX_LIMIT}, not {raw[:40]!r}")
+    return int(raw)
+
+
+def _since(query: dict[str, str]) -> float | None:
+    raw = query.get("since")
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _BadQuery(f"since must be Unix seconds, not {raw[:40]!r}")
+    return value
 
 
 class ReceiverApp:
@@ -94,67 +172,71 @@ class ReceiverApp:
     """
 
     def __init__(self, history: AlertHistory, received: Received | None = None) -> None:
-        self.history = history
+        self.store = Store(history)
         self.received = received or Received()
         metrics = "text/plain; version=0.0.4; charset=utf-8"
-        self._get: dict[str, Callable[[dict[str, str]], Response]] = {
+        self._get: dict[str, Callable[[dict[str, str]], Awaitable[Response]]] = {
             "/api/v1/notifications": self._notifications,
             "/api/v1/deliveries": lambda q: self._table("deliveries", q),
             "/api/v1/mails": lambda q: self._table("mails", q),
             "/api/v1/slack": lambda q: self._table("slack_messages", q),
-            "/-/ready": lambda q: _text("tocsin receiver is ready.\n"),
-            "/-/healthy": lambda q: _text("tocsin receiver is ready.\n"),
-            "/metrics": lambda q: _text(self.received.exposition(), media_type=metrics),
+            "/-/ready": lambda q: self._static(_text("tocsin receiver is ready.\n")),
+            "/-/healthy": lambda q: self._static(_text("tocsin receiver is ready.\n")),
+            "/metrics": lambda q: self._static(_text(self.received.exposition(), media_type=metrics)),
         }
 
+    @staticmethod
+    async def _static(response: Response) -> Response:
+        return response
+
     async def handle(self, method: str, target: str, body: bytes) -> Response:
-        """One request; any exception becomes a 500 with no detail, like the server it replaced."""
+        """One request. Bad input is a 4xx that says what is wrong; a bug is a logged 500."""
         parts = urlsplit(target)
         path, query = parts.path, dict(parse_qsl(parts.query, keep_blank_values=True))
         try:
             if path == "/webhook" or path.startswith("/slack/"):
                 if method != "POST":
                     return _text("Method Not Allowed", 405)
-                return self._webhook(body) if path == "/webhook" else self._slack(path[7:], body)
+                return await (self._webhook(body) if path == "/webhook" else self._slack(path[7:], body))
             route = self._get.get(path)
             if route is None:
                 return _text("Not Found", 404)
             if method not in ("GET", "HEAD"):
                 return _text("Method Not Allowed", 405)
-            return route(query)
-        except Exception:
+            return await route(query)
+        except _BadQuery as exc:
+            return _json({"error": str(exc)}, 400)
+        except Exception as exc:
+            _log(f"tocsin receiver: internal error on {method} {path}: {type(exc).__name__}: {exc}")
             return _text("Internal Server Error", 500)
 
-    def _webhook(self, body: bytes) -> Response:
+    async def _webhook(self, body: bytes) -> Response:
         try:
-            payload = json.loads(body)
-        except json.JSONDecodeError:
-            return _json({"error": "body is not JSON"}, 400)
-        if not isinstance(payload, dict) or not isinstance(payload.get("alerts"), list):
-            return _json({"error": "not an Alertmanager webhook payload (no alerts list)"}, 400)
-        new = self.history.record_webhook(payload)
+            new = await self.store.write(_store_webhook, body)
+        except PayloadError as exc:
+            return _json({"error": str(exc)}, 400)
         self.received.inc("webhook")
         return _json({"stored": new})
 
-    def _slack(self, path: str, body: bytes) -> Response:
-        try:
-            payload = json.loads(body)
-        except json.JSONDecodeError:
-            return _text("invalid_payload", 400)
-        if not isinstance(payload, dict) or not (payload.get("text") or payload.get("attachments")):
-            return _text("no_text", 400)  # what Slack itself answers
-        self.history.record_slack(path, payload)
+    async def _slack(self, path: str, body: bytes) -> Response:
+        refused = await self.store.write(_store_slack, path, body)
+        if refused is not None:
+            return _text(refused, 400)  # what Slack itself answers
         self.received.inc("slack")
         return _text("ok")
 
-    def _notifications(self, q: dict[str, str]) -> Response:
-        rows = self.history.notifications(
-            status=q.get("status"), alertname=q.get("alertname"), limit=int(q.get("limit", "100"))
+    async def _notifications(self, q: dict[str, str]) -> Response:
+        sink = q.get("sink") or None
+        if sink is not None and sink not in SINKS:
+            raise _BadQuery(f"sink must be one of {', '.join(SINKS)}, not {sink[:40]!r}")
+        filters = {k: q.get(k) or None for k in ("status", "alertname", "severity", "priority", "receiver")}
+        rows = await self.store.read(
+            AlertHistory.notifications, sink=sink, since=_since(q), limit=_limit(q), **filters
         )
         return _json(rows)
 
-    def _table(self, name: str, q: dict[str, str]) -> Response:
-        return _json(self.history.table(name, int(q.get("limit", "100"))))
+    async def _table(self, name: str, q: dict[str, str]) -> Response:
+        return _json(await self.store.read(AlertHistory.table, name, _limit(q)))
 
     async def __call__(
         self,
@@ -177,34 +259,40 @@ class ReceiverApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
 
+    def close(self) -> None:
+        self.store.close()
+
 
 def create_app(history: AlertHistory, received: Received | None = None) -> ReceiverApp:
     """The receiver's HTTP side; ``received`` counts notifications for ``/metrics``."""
     return ReceiverApp(history, received)
 
 
-async def serve(host: str, port: int, smtp_port: int | None, db: str) -> None:
+async def serve(host: str, port: int, smtp_port: int | None, db: str, limits: Limits | None = None) -> None:
     """HTTP and SMTP in one event loop; returns on SIGTERM/SIGINT."""
     history = AlertHistory(db)
     app = create_app(history)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    servers: list[asyncio.AbstractServer] = []
+    http = HTTPServer(app.handle, limits, log=_log)
+    smtp: asyncio.AbstractServer | None = None
     try:
         if smtp_port:
-            handler = MailSink(history, app.received)
-            servers.append(
-                await loop.create_server(lambda: SMTP(handler, hostname="tocsin-receiver"), host, smtp_port)
+            handler = MailSink(app.store, app.received)
+            smtp = await loop.create_server(
+                lambda: SMTP(handler, hostname="tocsin-receiver", decode_data=False, timeout=60),
+                host,
+                smtp_port,
             )
-        servers.append(
-            await asyncio.start_server(lambda r, w: serve_connection(app.handle, r, w), host, port)
-        )
+        await http.start(host, port)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
     finally:
-        for server in servers:
-            server.close()
+        await http.stop()
+        if smtp is not None:
+            smtp.close()
+        app.close()
         history.close()
 
 
@@ -213,8 +301,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m tocsin.stack.receiver", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9095)
-    parser.add_argument("--smtp-port", type=int, default=2525, help="0 disables the SMTP sink")
+    parser.add_argument("--port", type=int, default=ports.RECEIVER)
+    parser.add_argument("--smtp-port", type=int, default=ports.RECEIVER_SMTP, help="0 disables the SMTP sink")
     parser.add_argument("--db", default=".tocsin/alerts.sqlite")
     args = parser.parse_args(argv)
     try:

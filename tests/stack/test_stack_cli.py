@@ -8,110 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
-import psutil
 import pytest
-from tests.conftest import free_port, free_ports, wait_for
+from tests.conftest import free_port, wait_for
+from tests.stack._project import NEW_RULE, Project, alive
 
 pytestmark = pytest.mark.integration
-
-SPEC = """version: tocsin/v1
-app: stacktest
-stack:
-  state_dir: state
-  prometheus: {{port: {prometheus}}}
-  alertmanager: {{port: {alertmanager}, cluster_port: {cluster0}}}
-  pushgateway: {{port: {pushgateway}}}
-  node_exporter: {{port: {node_exporter}}}
-  receiver: {{port: {receiver}, smtp_port: {smtp}}}
-  console: {{enabled: false, port: {console}}}
-  ha:
-    prometheus: {{port: {ha_prometheus}}}
-    alertmanager: {{port: {ha_alertmanager}, cluster_port: {cluster1}}}
-alerts:
-  - name: QueueTooLong
-    expr: max(queue_length)
-    critical: "> 10"
-    for: {for_}
-    priority: P1
-    summary: "queue is {{{{ $value }}}} long"
-{extra}receivers:
-  mail:
-    email:
-      {{to: oncall@example.org, from: tocsin@example.org, smarthost: "127.0.0.1:{smtp}", require_tls: false}}
-  chat:
-    slack: {{api_url_file: slack-url}}
-routes:
-  P1: [tocsin, mail, chat]
-services:
-  gone: {{targets: ["127.0.0.1:{refused}"], down: {{enabled: false}}}}
-  wrong-path: {{targets: ["127.0.0.1:{receiver}"], metrics_path: /nope, down: {{enabled: false}}}}
-  not-metrics: {{targets: ["127.0.0.1:{receiver}"], metrics_path: /-/ready, down: {{enabled: false}}}}
-"""
-NEW_RULE = """  - name: NewRule
-    expr: max(queue_length)
-    warning: "> 1000"
-    for: 5s
-    priority: P1
-"""
-
-
-@dataclass
-class Project:
-    dir: Path
-    ports: dict[str, int]
-
-    @property
-    def spec(self) -> Path:
-        return self.dir / "tocsin.yaml"
-
-    @property
-    def state(self) -> dict[str, object]:
-        return json.loads((self.dir / "state" / "run" / "state.json").read_text())  # type: ignore[no-any-return]
-
-    def write(self, *, for_: str = "2s", extra: str = "") -> None:
-        (self.dir / "slack-url").write_text(f"{self.url('receiver')}/slack/T1/B1\n")
-        self.spec.write_text(SPEC.format(**self.ports, for_=for_, extra=extra))
-
-    def tocsin(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "tocsin", *args],
-            cwd=self.dir,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.ports[name]}"
-
-    def pids(self) -> list[tuple[int, float]]:
-        state = self.state
-        comps = state["components"].values()  # type: ignore[attr-defined]
-        sup = state["supervisor"]
-        return [(c["pid"], c["create_time"]) for c in comps] + [(sup["pid"], sup["create_time"])]  # type: ignore[index]
-
-
-def _alive(pid: int, create_time: float) -> bool:
-    try:
-        proc = psutil.Process(pid)
-        return abs(proc.create_time() - create_time) < 0.5 and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Iterator[Project]:
-    names = ["prometheus", "alertmanager", "pushgateway", "node_exporter", "receiver", "smtp", "console"]
-    names += ["ha_prometheus", "ha_alertmanager", "cluster0", "cluster1", "refused"]
-    proj = Project(tmp_path, dict(zip(names, free_ports(len(names)), strict=True)))
-    proj.write()
-    yield proj
-    proj.tocsin("down", "--timeout", "5")  # whatever a failed test left behind
 
 
 def _rule_names(proj: Project) -> set[str]:
@@ -171,7 +74,7 @@ def test_detached_lifecycle_reload_down_and_tsdb_reuse(project: Project) -> None
     assert len(pids) == 6  # 5 components + the supervisor
     down = project.tocsin("down")
     assert down.returncode == 0, down.stderr
-    assert not [p for p in pids if _alive(*p)]
+    assert not [p for p in pids if alive(*p)]
     assert project.tocsin("status").returncode == 3
 
     second = project.tocsin("up", "--profile", "fast", "--detach")
@@ -208,6 +111,19 @@ def _alert_reaches_every_sink_then_resolves(proj: Project) -> None:
     )
     history = proj.tocsin("alerts")
     assert history.returncode == 0 and "resolved" in history.stdout and "firing" in history.stdout
+    # issue 10 item 14: every sink, with severity and priority (it listed the webhook only)
+    wait_for(
+        lambda: len(_received(proj, "mails")) >= 2 and len(_received(proj, "slack")) >= 2, what="resolved"
+    )
+    listed = json.loads(proj.tocsin("alerts", "--json").stdout)
+    seen = {
+        (r["sink"], r["receiver"], r["status"], r["alertname"], r["severity"], r["priority"]) for r in listed
+    }
+    for sink, receiver in (("webhook", "tocsin"), ("email", "mail"), ("slack", "chat")):
+        for status in ("firing", "resolved"):
+            assert (sink, receiver, status, "QueueTooLong", "critical", "P1") in seen, (sink, status, seen)
+    table = proj.tocsin("alerts", "--sink", "email").stdout
+    assert "P1" in table and "critical" in table and "0 webhook" in table
 
 
 def test_port_in_use_is_exit_2_and_starts_nothing(project: Project) -> None:
@@ -235,13 +151,13 @@ def test_foreground_ctrl_c_stops_everything(project: Project) -> None:
                 if "press Ctrl-C" in line:
                     break
             pids = project.pids()
-            assert all(_alive(*p) for p in pids)
+            assert all(alive(*p) for p in pids)
             proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends to the foreground process
             assert proc.wait(timeout=20) == 0
         finally:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
-    assert not [p for p in pids if _alive(*p)]
+    assert not [p for p in pids if alive(*p)]
 
 
 def test_a_killed_supervisor_takes_its_components_along(project: Project) -> None:
@@ -249,7 +165,7 @@ def test_a_killed_supervisor_takes_its_components_along(project: Project) -> Non
     pids = project.pids()
     os.kill(pids[-1][0], signal.SIGKILL)  # the supervisor
     # parent-death signal: every component gets SIGTERM from the kernel and stops cleanly
-    wait_for(lambda: not [p for p in pids if _alive(*p)], timeout=15, what="components stopped")
+    wait_for(lambda: not [p for p in pids if alive(*p)], timeout=15, what="components stopped")
     assert "the supervisor is gone" in project.tocsin("status").stdout
     assert project.tocsin("down").returncode == 0
     assert not control_running(project)
