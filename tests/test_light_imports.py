@@ -19,19 +19,25 @@ HEAVY = (
     "fastapi",
     "flask",
     "httpx",
+    "jwt",
+    "nats",
+    "openai",
     "opentelemetry",
     "psycopg",
     "pydantic",
     "pymongo",
     "redis",
+    "requests",
     "rich",
     "ruamel",
     "sqlalchemy",
     "starlette",
+    "streamlit",
     "tocsin.compile",
     "tocsin.spec",
     "tocsin.stack",
     "uvicorn",
+    "websockets",
     "werkzeug",
 )
 
@@ -47,6 +53,7 @@ SDK_PACKAGES = (
     "tocsin.sdk.health",
     "tocsin.sdk.health.checks",
     "tocsin.sdk.logging",
+    "tocsin.sdk.packs",
     "tocsin.testing",
 )
 

@@ -10,6 +10,7 @@ and spec errors), with no traceback unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import sys
 from collections.abc import Sequence
@@ -17,10 +18,61 @@ from collections.abc import Sequence
 from tocsin import __version__
 from tocsin.errors import SpecError, TocsinError
 
-__all__ = ["build_parser", "main", "run_command"]
+__all__ = ["EXTRA_OF_MODULE", "build_parser", "describe_os_error", "main", "run_command"]
+
+#: top-level module -> the extra that installs it, for a command run without its extra
+EXTRA_OF_MODULE: dict[str, str] = {
+    "textual": "tui",
+    "uvicorn": "console",
+    "starlette": "console",
+    "jinja2": "console",
+    "aiosmtpd": "receiver",
+    "cairosvg": "report",
+    "flask": "flask",
+    "django": "django",
+    "sqlalchemy": "sql",
+    "psycopg": "sql",
+    "asyncpg": "sql",
+    "redis": "redis",
+    "pymongo": "mongo",
+    "opentelemetry": "otel",
+    "re2": "logwatch",
+    "hyperscan": "logwatch",
+    "openai": "llm",
+    "nats": "stream",
+    "requests": "client",
+    "streamlit": "streamlit",
+    "jwt": "jwt",
+    "websockets": "websocket",
+    "pytesseract": "examples",
+    "PIL": "examples",
+}
+
+#: what to do about the OSErrors a command meets on the user's own files (output dirs, specs)
+_OS_HINTS = {
+    errno.EROFS: "the file system is read-only: write somewhere else",
+    errno.EACCES: "permission denied: fix the permissions, or write somewhere else",
+    errno.EPERM: "permission denied: fix the permissions, or write somewhere else",
+    errno.ENOSPC: "the disk is full: free some space",
+    errno.EDQUOT: "the disk quota is used up: free some space",
+    errno.ENOTDIR: "a file stands where a directory should be",
+    errno.EISDIR: "a directory stands where a file should be",
+    errno.ENOENT: "check the path",
+}
 
 # One entry per capability; each module defines ``register(subparsers)``.
-_COMMAND_MODULES: tuple[str, ...] = ("tocsin.cli._stack", "tocsin.cli._logwatch", "tocsin.cli._spec")
+_COMMAND_MODULES: tuple[str, ...] = (
+    "tocsin.cli._stack",
+    "tocsin.cli._alerts",
+    "tocsin.cli._logwatch",
+    "tocsin.cli._logs",
+    "tocsin.cli._spec",
+    "tocsin.cli._history",
+    "tocsin.cli._console",
+    "tocsin.cli._ops",
+    "tocsin.cli._backup",
+    "tocsin.cli._demo",
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -72,6 +124,31 @@ def run_command(args: argparse.Namespace) -> int:
         return err.exit_code
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as err:
+        # a command whose optional dependency is not installed: name the extra, not a traceback
+        module = (err.name or "").partition(".")[0]
+        extra = EXTRA_OF_MODULE.get(module)
+        if args.debug or extra is None:
+            raise
+        print(f"tocsin: this command needs {module} (pip install 'tocsin[{extra}]')", file=sys.stderr)
+        return 2
+    except OSError as err:
+        # a file the command reads or writes for the user (an output dir on a read-only mount, a
+        # directory given as a file): the path and what to do, never a traceback
+        if args.debug:
+            raise
+        print(f"tocsin: {describe_os_error(err)}", file=sys.stderr)
+        return 2
+
+
+def describe_os_error(err: OSError) -> str:
+    """``<path>: <strerror> (<what to do>)``, the path being the file the error is about."""
+    parts = []
+    if err.filename is not None:
+        parts.append(str(err.filename) + (f" -> {err.filename2}" if err.filename2 is not None else ""))
+    parts.append(err.strerror or str(err))
+    hint = _OS_HINTS.get(err.errno or 0)
+    return ": ".join(parts) + (f" ({hint})" if hint else "")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,15 +1,17 @@
-"""``tocsin up | status | reload | down | alerts``: the local stack from the command line.
+"""``tocsin up | status | reload | down``: the local stack from the command line (``alerts``: _alerts).
 
 ``up`` compiles the spec, checks it with promtool/amtool and refuses to start on any problem, then runs
 Prometheus, Alertmanager, Pushgateway, node-exporter and the receiver, waits until each is ready and
 prints the scrape targets in plain words. ``--detach`` hands the stack to a background supervisor;
-``status``/``reload``/``down`` find it through the state files in the spec's ``state_dir``.
+``status``/``reload``/``down`` find it through the state dir (:mod:`tocsin.cli._target`: one rule for
+every command). A full disk, a read-only or vanished state dir is one ``tocsin:`` line, never a
+traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import functools
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -18,35 +20,39 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from tocsin.errors import CheckError, SpecError, UsageError
+from tocsin.cli._target import Command, add_target_arguments, find_spec, no_traceback, require, resolve_target
+from tocsin.errors import CheckError, UsageError
 from tocsin.promapi import PrometheusAPI, PrometheusAPIError
-from tocsin.stack.components import StackLayout, StackSettings, build_plan, read_plan
-from tocsin.stack.config import install_bundle
+from tocsin.stack.components import StackSettings, build_plan, read_plan
+from tocsin.stack.state import ProcessRef
 from tocsin.stack.targets import target_rows
 
 __all__ = ["register"]
 
-DEFAULT_SPEC = "tocsin.yaml"
 _console = Console(highlight=False, soft_wrap=True)
 
 
-def _spec_path(args: argparse.Namespace) -> Path | None:
-    if args.spec:
-        path = Path(args.spec)
-        if not path.is_file():
-            raise UsageError(f"{path}: no such spec file (create one with `tocsin init`)")
-        return path.resolve()
-    default = Path(DEFAULT_SPEC)
-    return default.resolve() if default.is_file() else None
+def _compile(
+    spec_path: Path, profile: str | None, ha: bool, state_dir: Path | None = None
+) -> tuple[StackSettings, dict[str, str], Any, Callable[[], None]]:
+    """Spec → (stack settings, bundle files, checker, secret writer); SpecError with file:line on any
+    problem; nothing written yet.
 
+    The writer puts ``*_env`` secrets from the environment into ``<state dir>/secrets`` (0600), which
+    the compiled alertmanager.yml names; an unset variable is a SpecError at its line. ``up`` calls it
+    only once it holds the state dir's lock, so a refused second ``up`` writes nothing there.
+    """
+    import os
 
-def _compile(spec_path: Path, profile: str | None, ha: bool) -> tuple[StackSettings, dict[str, str], Any]:
-    """Spec → (stack settings, bundle files, checker); SpecError with file:line on any problem."""
     from tocsin.compile import check_bundle, compile_spec
+    from tocsin.compile.secrets import SECRETS_DIR, secret_values
     from tocsin.spec import load_spec
+    from tocsin.stack.secrets import write_secrets
 
     spec = load_spec(spec_path, profile=profile)
-    bundle = compile_spec(spec, ha=ha)
+    secrets = secret_values(spec, os.environ)
+    root = state_dir or (spec_path.parent / spec.stack.state_dir).resolve()
+    bundle = compile_spec(spec, ha=ha, secrets_dir=root / SECRETS_DIR)
 
     def check(directory: Path) -> None:
         problems = check_bundle(directory, spec=spec)
@@ -55,45 +61,38 @@ def _compile(spec_path: Path, profile: str | None, ha: bool) -> tuple[StackSetti
 
     logs_spec = spec_path if spec.logs is not None else None  # the watcher reads its logs: section there
     settings = StackSettings.from_spec(spec.stack, spec_path.parent, logs_spec=logs_spec)
-    return settings, dict(bundle.files), check
+    files = dict(bundle.files)
+    from tocsin.views.model import model_files, stack_model
+
+    files.update(model_files(stack_model(spec, ha=ha)))  # what the console and `tocsin top` read
+    if spec.stack.console.enabled:
+        settings = settings.with_options("console", view_model=True, auth=_console_auth(spec, spec_path))
+    return settings, files, check, lambda: write_secrets(root / SECRETS_DIR, secrets)
 
 
-def _layout(args: argparse.Namespace) -> StackLayout:
-    """The state dir: --state-dir, else the spec's stack.state_dir, else ./.tocsin."""
-    if args.state_dir:
-        return StackLayout(Path(args.state_dir).resolve())
-    spec_path = _spec_path(args)
-    if spec_path is None:
-        return StackLayout(Path(".tocsin").resolve())
-    from tocsin.spec import load_spec
-
-    try:
-        state_dir = load_spec(spec_path).stack.state_dir
-    except SpecError:  # a broken spec must not keep `down` or `reload` from finding the stack
-        state_dir = _raw_state_dir(spec_path)
-    return StackLayout((spec_path.parent / state_dir).resolve())
-
-
-def _raw_state_dir(spec_path: Path) -> str:
-    """``stack.state_dir`` read without validation, for a spec that does not load (yet)."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        data = YAML(typ="safe").load(spec_path.read_text())
-        value = data["stack"]["state_dir"]
-    except (YAMLError, OSError, KeyError, TypeError):
-        return ".tocsin"
-    return value if isinstance(value, str) else ".tocsin"
+def _console_auth(spec: Any, spec_path: Path) -> dict[str, str] | None:
+    """The console's auth with its secret files made absolute (relative ones are relative to the spec)."""
+    auth = spec.stack.console.auth
+    if auth is None:
+        return None
+    values = {k: v for k, v in auth.model_dump().items() if v is not None}
+    for key in ("password_file", "bearer_token_file"):
+        if key in values:
+            values[key] = str((spec_path.parent / values[key]).resolve())
+    return values
 
 
 # --- printing ----------------------------------------------------------------------------------------------
 
 
+#: columns a person copies or clicks: never folded, the free-text ones give up the width instead
+_WHOLE = frozenset({"url", "instance"})
+
+
 def _table(title: str, columns: list[str], rows: list[list[str]]) -> None:
     table = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for column in columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in _WHOLE)
     for row in rows:
         table.add_row(*row)
     _console.print(table)
@@ -126,59 +125,82 @@ def _print_ready(components: Mapping[str, Mapping[str, Any]], started: float) ->
     rows = [[name, c["url"], str(c["pid"])] for name, c in components.items()]
     _table("components", ["component", "url", "pid"], rows)
     for url in _prometheus_urls(components)[:1]:
-        print_targets(url)
+        try:
+            print_targets(url)
+        except PrometheusAPIError as exc:
+            _console.print(f"prometheus not answering: {exc}")
     receiver = components.get("receiver")
     if receiver:
         _console.print(f"notifications: `tocsin alerts`, or {receiver['url']}/api/v1/notifications")
 
 
+def _print_leftovers(refs: list[ProcessRef]) -> None:
+    names = ", ".join(f"{r.name} (pid {r.pid})" for r in refs)
+    _console.print(
+        f"stopped {len(refs)} process(es) left over from an earlier stack of this state dir: {names}"
+    )
+
+
 # --- commands ----------------------------------------------------------------------------------------------
 
 
+@no_traceback
 def _up(args: argparse.Namespace) -> int:
     from tocsin.stack import control
+    from tocsin.stack.state import read_state
 
     started = time.monotonic()
-    spec_path = _spec_path(args)
-    if spec_path is None:
-        raise UsageError(f"no spec given and no {DEFAULT_SPEC} here (create one with `tocsin init`)")
-    settings, files, check = _compile(spec_path, args.profile, args.ha)
-    layout = (
-        StackLayout(Path(args.state_dir).resolve()) if args.state_dir else StackLayout(settings.state_dir)
-    )
-    components = build_plan(
-        settings, layout, ha=args.ha
-    )  # finds the binaries: exit 2 with apt-get if missing
-    control.ensure_not_running(layout)  # before the config swap: a running stack keeps its config
-    install_bundle(layout, files, check)
+    spec_path = require(find_spec(args))
+    state_dir = Path(args.state_dir).resolve() if args.state_dir else None
+    settings, files, check, write_secrets = _compile(spec_path, args.profile, args.ha, state_dir)
+    layout = resolve_target(args, state_dir=str(settings.state_dir)).layout
+    # finds the binaries: exit 2 with the apt-get line when one is missing
+    components = build_plan(settings, layout, ha=args.ha)
     options = {"spec": str(spec_path), "profile": args.profile, "ha": args.ha}
+
+    def ready_components() -> dict[str, Any]:
+        return dict((read_state(layout) or {}).get("components") or {})
+
+    start = functools.partial(
+        control.up,
+        layout,
+        components,
+        files,
+        check,
+        options,
+        prepare=write_secrets,
+        on_leftovers=_print_leftovers,
+    )
     if args.detach:
-        control.start(layout, components, options, detach=True)
-        state = json.loads(layout.state_file.read_text())
-        _print_ready(state["components"], started)
+        start(detach=True)
+        _print_ready(ready_components(), started)
         _console.print(f"running in the background (state in {layout.root}); stop it with `tocsin down`")
         return 0
 
     def on_ready(supervisor: Any) -> None:
-        state = json.loads(layout.state_file.read_text())
-        _print_ready(state["components"], started)
+        _print_ready(ready_components(), started)
         _console.print("press Ctrl-C to stop")
 
-    control.start(layout, components, options, on_ready=on_ready)
+    start(on_ready=on_ready)
     _console.print("stack stopped")
     return 0
 
 
+@no_traceback
 def _reload(args: argparse.Namespace) -> int:
     from tocsin.stack import control
 
-    layout = _layout(args)
+    target = resolve_target(args)
+    layout = target.layout
     if not layout.plan_file.exists() or not control.running_processes(layout):
         raise UsageError(f"no stack is running from {layout.root} (start it with `tocsin up`)")
     running, options = read_plan(layout)
-    spec_path = Path(args.spec).resolve() if args.spec else Path(options["spec"])
+    spec_path = target.spec if args.spec and target.spec else Path(options["spec"])
     ha = bool(options.get("ha"))
-    settings, files, check = _compile(spec_path, args.profile or options.get("profile"), ha)
+    settings, files, check, write_secrets = _compile(
+        spec_path, args.profile or options.get("profile"), ha, layout.root
+    )
+    write_secrets()
     wanted = {(c.name, c.ports) for c in build_plan(settings, layout, ha=ha)}
     if wanted != {(c.name, c.ports) for c in running}:
         raise UsageError(
@@ -190,10 +212,11 @@ def _reload(args: argparse.Namespace) -> int:
     return 0
 
 
+@no_traceback
 def _down(args: argparse.Namespace) -> int:
     from tocsin.stack import control
 
-    layout = _layout(args)
+    layout = resolve_target(args).layout
     stopped = control.down(layout, timeout=args.timeout)
     if stopped:
         _console.print(
@@ -204,87 +227,67 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
-def _status(args: argparse.Namespace) -> int:
-    from tocsin.stack.state import ProcessRef, read_state
+def _uptime(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.0f}m"
 
-    layout = _layout(args)
-    state = read_state(layout)
-    if state is None:
+
+@no_traceback
+def _status(args: argparse.Namespace) -> int:
+    """Exit 0 when every component answers, 1 when something is wrong, 3 when nothing runs."""
+    from tocsin.stack.status import stack_status
+
+    layout = resolve_target(args).layout
+    status = stack_status(layout)
+    if status is None:
         _console.print(f"no stack has run from {layout.root} (start it with `tocsin up`)")
         return 3
-    now = time.time()
-    rows, alive = [], 0
-    for name, c in state["components"].items():
-        up = bool(c["pid"]) and ProcessRef(name, c["pid"], c["create_time"]).process() is not None
-        alive += up
-        uptime = f"{now - c['started_at']:.0f}s" if up else "-"
-        rows.append(
-            [name, "up" if up else "down", str(c["pid"] or "-"), uptime, str(c["restarts"]), c["url"]]
+    if status.strays:
+        names = ", ".join(f"{r.name} (pid {r.pid})" for r in status.strays)
+        _console.print(
+            f"processes of a stack from {layout.root} run that its state files do not name "
+            f"(the state dir was deleted or rewritten under it?): {names}; `tocsin down` stops them"
         )
-    _console.print(f"stack {state['status']} ({layout.root})")
-    sup = state.get("supervisor") or {}
-    supervised = ProcessRef("supervisor", sup["pid"], sup["create_time"]).process() is not None
-    if state["status"] == "ready" and not supervised:
+    if not status.components:
+        return 1 if status.running else 3
+    _console.print(f"stack {status.status} ({layout.root})")
+    if status.error and status.status == "failed":
+        _console.print(f"last error: {status.error}")
+    if status.supervisor == "gone" and status.status == "ready":
         _console.print("the supervisor is gone: its components got SIGTERM with it (run tocsin up again)")
-    _table("components", ["component", "state", "pid", "uptime", "restarts", "url"], rows)
-    if not alive:
+    elif status.supervisor == "not responding":
+        _console.print("the supervisor is not responding (stopped or hung): `tocsin down` stops the stack")
+    rows = [
+        [c.name, c.state, str(c.pid or "-"), _uptime(c.uptime), str(c.restarts), c.url, c.note]
+        for c in status.components
+    ]
+    _table("components", ["component", "state", "pid", "uptime", "restarts", "url", "note"], rows)
+    if not status.running:
         return 3
-    for url in _prometheus_urls(state["components"])[:1]:
-        try:
-            print_targets(url, settle=0)
-            with PrometheusAPI(url) as prom:
-                firing = [a for a in prom.alerts() if a["state"] == "firing"]
-        except PrometheusAPIError as exc:
-            _console.print(f"prometheus not answering: {exc}")
-            return 1
-        alert_rows = [
-            [a["labels"].get("alertname", ""), a["labels"].get("severity", ""), a["activeAt"]] for a in firing
-        ]
-        _table(f"firing alerts ({len(firing)})", ["alert", "severity", "active since"], alert_rows)
-    return 0
-
-
-def _alerts(args: argparse.Namespace) -> int:
-    from tocsin.stack.history import AlertHistory
-
-    layout = _layout(args)
-    if not layout.alerts_db.exists():
-        _console.print(f"no alert history yet in {layout.alerts_db}")
-        return 0
-    history = AlertHistory(layout.alerts_db)
-    try:
-        rows = history.notifications(status=args.status, alertname=args.name, limit=args.limit)
-    finally:
-        history.close()
-    if args.json:
-        print(json.dumps(rows, indent=2))
-        return 0
-    _table(
-        f"alert history ({layout.alerts_db})",
-        ["received", "status", "alert", "severity", "summary"],
-        [
-            [
-                time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r["received_at"])),
-                r["status"],
-                r["alertname"],
-                r["labels"].get("severity", ""),
-                r["annotations"].get("summary", ""),
+    code = 0 if status.healthy else 1
+    for c in status.components:
+        if c.kind == "prometheus" and c.up:
+            try:
+                print_targets(c.url, settle=0)
+                with PrometheusAPI(c.url) as prom:
+                    firing = [a for a in prom.alerts() if a["state"] == "firing"]
+            except PrometheusAPIError as exc:
+                _console.print(f"prometheus not answering: {exc}")
+                return 1
+            alert_rows = [
+                [a["labels"].get("alertname", ""), a["labels"].get("severity", ""), a["activeAt"]]
+                for a in firing
             ]
-            for r in rows
-        ],
-    )
-    return 0
+            _table(f"firing alerts ({len(firing)})", ["alert", "severity", "active since"], alert_rows)
+            break
+    return code
 
 
 def register(subparsers: Any) -> None:
-    def command(name: str, func: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+    def command(name: str, func: Command, help: str) -> argparse.ArgumentParser:
         parser: argparse.ArgumentParser = subparsers.add_parser(name, help=help, description=help)
-        parser.add_argument(
-            "spec", nargs="?", metavar="SPEC", help=f"the spec file (default: ./{DEFAULT_SPEC})"
-        )
-        parser.add_argument(
-            "--state-dir", help="where the stack keeps its state (default: the spec's state_dir)"
-        )
+        add_target_arguments(parser)
         parser.set_defaults(func=func)
         return parser
 
@@ -299,8 +302,3 @@ def register(subparsers: Any) -> None:
     down = command("down", _down, "stop the stack: SIGTERM, then SIGKILL after a timeout")
     down.add_argument("--timeout", type=float, default=10.0, help="seconds before SIGKILL (default 10)")
     command("status", _status, "components, pids, uptime, targets and firing alerts")
-    alerts = command("alerts", _alerts, "the history of notifications the local receiver got")
-    alerts.add_argument("--status", choices=["firing", "resolved"], help="only this status")
-    alerts.add_argument("--name", help="only this alert name")
-    alerts.add_argument("--limit", type=int, default=50)
-    alerts.add_argument("--json", action="store_true", help="print JSON instead of a table")
