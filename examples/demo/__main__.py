@@ -5,8 +5,8 @@
    about 2 % of which fails, so the demo's error-rate alert really fires;
 3. writes the demo spec (examples/demo/tocsin.yaml) with those ports into the
    state dir and runs ``tocsin up SPEC --profile fast --detach``: Prometheus,
-   Alertmanager, Pushgateway, node-exporter and the alert receiver;
-4. prints the URLs, waits until Prometheus reports the app target ``up == 1``;
+   Alertmanager, Pushgateway, node-exporter, the alert receiver and the console;
+4. prints the console's URL first, then the others, waits until Prometheus reports the app target ``up == 1``;
 5. on Ctrl-C (or SIGTERM) runs ``tocsin down`` and stops the app.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -29,30 +30,34 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
+from tocsin import ports as default_ports
+from tocsin.promapi import PrometheusAPI, PrometheusAPIError
 from tocsin.sdk import metrics
 from tocsin.sdk.exposition import make_asgi_app
+from tocsin.sdk.health.asgi import HealthMiddleware
 from tocsin.sdk.http import PrometheusMiddleware
 
-from .app import create_app
+from .app import Backend, create_app, create_health
 
 HERE = Path(__file__).resolve().parent
 PREFERRED_PORTS = {
     "app": 8000,
-    "prometheus": 9090,
-    "alertmanager": 9093,
-    "cluster": 9094,
-    "pushgateway": 9091,
-    "node_exporter": 9100,
-    "receiver": 9095,
-    "smtp": 2525,
+    "prometheus": default_ports.PROMETHEUS,
+    "alertmanager": default_ports.ALERTMANAGER,
+    "cluster": default_ports.ALERTMANAGER_CLUSTER,
+    "pushgateway": default_ports.PUSHGATEWAY,
+    "node_exporter": default_ports.NODE_EXPORTER,
+    "receiver": default_ports.RECEIVER,
+    "smtp": default_ports.RECEIVER_SMTP,
+    "console": default_ports.CONSOLE,
 }
 
 
-def pick_ports() -> dict[str, int]:
-    """The preferred port of each component when free on 127.0.0.1, else any free one."""
+def pick_ports(*, usual: bool = True) -> dict[str, int]:
+    """The usual port of each component when free on 127.0.0.1 (``usual``), else any free one."""
     chosen: dict[str, int] = {}
     for name, preferred in PREFERRED_PORTS.items():
-        for port in (preferred, 0):
+        for port in (preferred, 0) if usual else (0,):
             with socket.socket() as s:
                 try:
                     s.bind(("127.0.0.1", port))
@@ -78,7 +83,7 @@ def write_spec(state: Path, ports: dict[str, int]) -> Path:
         f"  pushgateway: {{port: {ports['pushgateway']}}}\n"
         f"  node_exporter: {{port: {ports['node_exporter']}}}\n"
         f"  receiver: {{port: {ports['receiver']}, smtp_port: {ports['smtp']}}}\n"
-        "  console: {enabled: false}\n"
+        f"  console: {{port: {ports['console']}}}\n"
     )
     spec = state / "tocsin.yaml"
     spec.write_text(text)
@@ -102,6 +107,23 @@ def tocsin(*args: str) -> int:
     return subprocess.run([sys.executable, "-m", "tocsin", *args]).returncode
 
 
+def tocsin_command() -> str:
+    """How to type ``tocsin`` here: the bare name when PATH finds this install's, else its full path
+    (``make demo`` runs from .venv without activating it)."""
+    ours = Path(sys.executable).parent / "tocsin"
+    found = shutil.which("tocsin")
+    return "tocsin" if found and Path(found).resolve() == ours.resolve() else str(ours)
+
+
+def prometheus_pages(prom: str) -> tuple[str, str]:
+    """The targets and graph pages of this Prometheus's web UI (Debian's has only the classic UI)."""
+    try:
+        with PrometheusAPI(prom, timeout=5) as api:
+            return api.web_ui("targets"), api.web_ui("graph")
+    except PrometheusAPIError:
+        return f"{prom}/classic/targets", f"{prom}/classic/graph"
+
+
 def wait_until_scraped(prom: str, stop: threading.Event, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and not stop.is_set():
@@ -120,9 +142,12 @@ def start_app(port: int) -> tuple[uvicorn.Server, threading.Thread]:
         prefix="bookshop",
         registry=registry,
     )
-    app = create_app(m)
+    backend = Backend()
+    app = create_app(m, backend)
     app.router.routes.append(Route("/metrics", make_asgi_app(registry)))
     app.add_middleware(PrometheusMiddleware, metrics=m)
+    # outermost: probes are answered before the HTTP metrics, which count the shop's own traffic
+    app.add_middleware(HealthMiddleware, health=create_health(m, backend))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -133,11 +158,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m examples.demo")
     parser.add_argument("--state-dir", default=".tocsin/demo")
     parser.add_argument("--once", action="store_true", help="exit once the target is up (for tests)")
+    parser.add_argument(
+        "--any-ports", action="store_true", help="never the usual ports (tests: a real demo may need them)"
+    )
     args = parser.parse_args()
 
     state = Path(args.state_dir).resolve()
     state.mkdir(parents=True, exist_ok=True)
-    ports = pick_ports()
+    ports = pick_ports(usual=not args.any_ports)
     spec = write_spec(state, ports)
 
     stop = threading.Event()
@@ -153,16 +181,24 @@ def main() -> int:
             print("tocsin demo: the stack did not start (see the message above)", file=sys.stderr)
             return 1
         prom = f"http://127.0.0.1:{ports['prometheus']}"
+        targets_page, graph_page = prometheus_pages(prom)
         query = quote("sum by (route) (rate(bookshop_http_requests_total[1m]))")
+        app_url = f"http://127.0.0.1:{ports['app']}"
+        cli = tocsin_command()
         print()
-        print(f"bookshop app      http://127.0.0.1:{ports['app']}/docs")
-        print(f"app metrics       http://127.0.0.1:{ports['app']}/metrics")
-        print(f"Prometheus        {prom}/targets")
-        print(f"try a query       {prom}/graph?g0.expr={query}")
-        print(f"Alertmanager      http://127.0.0.1:{ports['alertmanager']}/#/alerts")
+        print(f"console           http://127.0.0.1:{ports['console']}/dashboards/bookshop-overview")
+        print(f"bookshop app      {app_url}/docs")
+        print(f"app metrics       {app_url}/metrics")
+        print(f"app health        {app_url}/health  (break it: curl -X POST '{app_url}/api/faults/search')")
+        print(f"Prometheus        {targets_page}")
+        print(f"try a query       {graph_page}?g0.expr={query}")
+        print(
+            f"Alertmanager API  http://127.0.0.1:{ports['alertmanager']}/api/v2/alerts  (its UI: the console)"
+        )
         receiver = f"http://127.0.0.1:{ports['receiver']}"
-        print(f"alerts received   {receiver}/api/v1/notifications  (or: tocsin alerts {spec})")
+        print(f"alerts received   {receiver}/api/v1/notifications  (or: {cli} alerts {spec})")
         print(f"the spec          {spec}")
+        print(f"terminal view     {cli} top --state-dir {state / 'stack'}")
         sys.stdout.flush()
         if not wait_until_scraped(prom, stop):
             if stop.is_set():

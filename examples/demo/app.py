@@ -1,4 +1,9 @@
-"""A small FastAPI "bookshop" instrumented with tocsin: HTTP middleware, business metrics, /metrics."""
+"""A small FastAPI "bookshop" instrumented with tocsin: HTTP middleware, business metrics, /metrics and
+health checks (/health, /health/live, /health/ready).
+
+``POST /api/faults/search?broken=true`` breaks the search backend: searches fail, and the critical
+``search-backend`` check turns /health/ready into a 503 until ``broken=false``.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +14,36 @@ from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from tocsin.sdk import metrics
+from tocsin.sdk.health import Health, checks
+
+CATALOGUE_SIZE = 900
 
 
-def create_app(m: metrics.Metrics) -> FastAPI:
+class Backend:
+    """The search backend's state, which the fault endpoint flips."""
+
+    def __init__(self) -> None:
+        self.broken = False
+
+    def check(self) -> bool:
+        return not self.broken
+
+
+def create_health(m: metrics.Metrics, backend: Backend) -> Health:
+    """Readiness: the search backend (critical), the catalogue, disk and memory; liveness: uptime."""
+    return Health(
+        ready=[
+            checks.custom("search-backend", backend.check, component_type="datastore"),
+            checks.custom("catalogue", lambda: CATALOGUE_SIZE, measurement="books", unit="books"),
+            checks.disk(path="/", min_free_percent=5),
+            checks.memory(max_used_percent=98),
+        ],
+        metrics=m,
+    )
+
+
+def create_app(m: metrics.Metrics, backend: Backend | None = None) -> FastAPI:
+    backend = backend or Backend()
     downloads = m.counter("ebook_downloads_total", "eBooks downloaded", ["format"])
     searches = m.histogram(
         "search_duration_seconds",
@@ -25,7 +57,7 @@ def create_app(m: metrics.Metrics) -> FastAPI:
 
     @api.get("/books/{book_id}")
     async def get_book(book_id: int) -> dict[str, object]:
-        if book_id > 900:
+        if book_id > CATALOGUE_SIZE:
             raise HTTPException(status_code=404, detail="no such book")
         return {"id": book_id, "title": f"Book {book_id}"}
 
@@ -44,9 +76,14 @@ def create_app(m: metrics.Metrics) -> FastAPI:
     @metrics.timed(searches, outcome_label="outcome")
     async def search(q: str = "") -> dict[str, object]:
         await asyncio.sleep(random.uniform(0.001, 0.03))
-        if q == "crash":
+        if q == "crash" or backend.broken:
             raise RuntimeError("search backend failed")
         return {"query": q, "hits": random.randint(0, 20)}
+
+    @api.post("/faults/search")
+    async def search_fault(broken: bool = True) -> dict[str, bool]:
+        backend.broken = broken
+        return {"broken": backend.broken}
 
     @api.post("/readers/{delta}")
     async def readers(delta: int) -> dict[str, int]:

@@ -1,0 +1,1 @@
+"""The coaching REST API (Django): JWT login, profile, workouts, dashboard, on PostgreSQL."""
