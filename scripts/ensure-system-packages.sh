@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages tocsin runs (Prometheus, Alertmanager, Pushgateway,
-# node-exporter, Chromium for browser tests) when they are missing. Idempotent:
+# node-exporter, VictoriaMetrics, the Redis/PostgreSQL exporters, Chromium for browser
+# tests, Tesseract for the OCR example, mtail as a benchmark peer) when they are missing. Idempotent:
 # nothing is touched when every binary is already there. The packages' own
 # services are never started; tocsin supervises the binaries itself.
 set -euo pipefail
@@ -14,6 +15,22 @@ declare -A want=(
   [/usr/bin/prometheus-node-exporter]=prometheus-node-exporter
   [/usr/bin/chromium]=chromium
   [/usr/bin/sqlite3]=sqlite3
+  [/usr/bin/tmux]=tmux
+  # npm ci fetches the console's uPlot at build time (make venv)
+  [/usr/bin/npm]=npm
+  # peers measured side by side in benchmarks and tests
+  [/usr/bin/mtail]=mtail
+  [/usr/bin/victoria-metrics]=victoria-metrics
+  [/usr/bin/vmalert]=victoria-metrics
+  # optional stack components and the examples' real dependencies
+  [/usr/bin/prometheus-redis-exporter]=prometheus-redis-exporter
+  [/usr/bin/prometheus-postgres-exporter]=prometheus-postgres-exporter
+  [/usr/bin/tesseract]=tesseract-ocr
+  # the OCR example's (and the tests') queue and cache; redis-cli for its runbooks
+  [/usr/bin/redis-server]=redis-server
+  [/usr/bin/redis-cli]=redis-tools
+  # cairosvg (Markdown reports' PNG charts) loads libcairo
+  [/usr/lib/x86_64-linux-gnu/libcairo.so.2]=libcairo2
 )
 missing=()
 for bin in "${!want[@]}"; do
