@@ -99,6 +99,15 @@ def _query_range(expr: str, start: Time, end: Time, step: float | str) -> _Call:
     return _Call("/api/v1/query_range", params, lambda r: _data(r)["result"])
 
 
+def _label_values(label: str, match: str | None, start: Time | None, end: Time | None) -> _Call:
+    params = {"match[]": match} if match else {}
+    if start is not None:
+        params["start"] = _time(start)
+    if end is not None:
+        params["end"] = _time(end)
+    return _Call(f"/api/v1/label/{label}/values", params, lambda r: list(_data(r)))
+
+
 def _targets(state: str) -> _Call:
     return _Call("/api/v1/targets", {"state": state}, lambda r: _data(r)["activeTargets"])
 
@@ -166,6 +175,13 @@ class PrometheusAPI(_Base):
         """Range query: the ``result`` list (one matrix series per label set)."""
         return self._send(_query_range(expr, start, end, step))  # type: ignore[no-any-return]
 
+    def label_values(
+        self, label: str, match: str | None = None, start: Time | None = None, end: Time | None = None
+    ) -> list[str]:
+        """The values ``label`` takes (``__name__``: the metric names), of the series ``match``
+        selects with samples in ``[start, end]`` when given: one index read, no sample read."""
+        return self._send(_label_values(label, match, start, end))  # type: ignore[no-any-return]
+
     def targets(self, state: str = "active") -> list[dict[str, Any]]:
         """Scrape targets with ``health`` (up/down/unknown), ``lastError`` and ``scrapeUrl``."""
         return self._send(_targets(state))  # type: ignore[no-any-return]
@@ -227,6 +243,12 @@ class AsyncPrometheusAPI(_Base):
     async def query_range(self, expr: str, start: Time, end: Time, step: float | str) -> list[dict[str, Any]]:
         """Range query: the ``result`` list (one matrix series per label set)."""
         return await self._send(_query_range(expr, start, end, step))  # type: ignore[no-any-return]
+
+    async def label_values(
+        self, label: str, match: str | None = None, start: Time | None = None, end: Time | None = None
+    ) -> list[str]:
+        """The values ``label`` takes (see :meth:`PrometheusAPI.label_values`)."""
+        return await self._send(_label_values(label, match, start, end))  # type: ignore[no-any-return]
 
     async def targets(self, state: str = "active") -> list[dict[str, Any]]:
         """Scrape targets with ``health`` (up/down/unknown), ``lastError`` and ``scrapeUrl``."""

@@ -232,6 +232,34 @@ def test_http_sections_read_a_prefixed_apps_metrics(week: Week, tmp_path: Path) 
     assert re.search(r"\| ocr \| 1\.22M \| 2\.02 req/s \|", text), text
     assert "| ocr | 12,096 | 0.99 % |" in text, text
     assert "| ocr | 50 ms | 95 ms | 99 ms |" in text, text
-    spec.write_text(PREFIXED.replace("    params: {http_prefix: ocr}\n", ""))
+    spec.write_text(PREFIXED.replace("{http_prefix: ocr}", '{http_prefix: "-"}'))
     assert _report(week, spec, "--out", str(out)) == 0
-    assert "1.22M" not in out.read_text()  # without the param: tocsin's unprefixed names only
+    assert "1.22M" not in out.read_text()  # "-": tocsin's unprefixed names only
+
+
+def test_http_sections_find_every_apps_prefix_without_being_told(week: Week, tmp_path: Path) -> None:
+    """Two apps, one plain (``web``) and one under ``prefix="ocr"``: one read of the name index finds
+    both, and each service's row holds its own app's figures (exact: the fixture's rates)."""
+    spec = tmp_path / "tocsin.yaml"
+    spec.write_text(
+        PREFIXED.replace("    params: {http_prefix: ocr}\n", "").replace(
+            '  ocr: {targets: ["127.0.0.1:3001"]}',
+            '  ocr: {targets: ["127.0.0.1:3001"]}\n  web: {targets: ["127.0.0.1:8000"]}',
+        )
+    )
+    out = tmp_path / "weekly.md"
+    assert _report(week, spec, "--out", str(out)) == 0
+    text = out.read_text()
+    assert re.search(r"\| ocr \| 1\.22M \| 2\.02 req/s \|", text), text
+    assert re.search(r"\| web \| 6\.11M \| 10\.1 req/s \|", text), text  # 10.1 req/s for a week
+    assert "| ocr | 12,096 | 0.99 % |" in text, text
+    assert "| web | 60,480 | 0.99 % |" in text, text
+    assert "| ocr | 50 ms | 95 ms | 99 ms |" in text, text
+    # --http-prefix overrides: only the plain names
+    assert _report(week, spec, "--out", str(out), "--http-prefix", "-") == 0
+    text = out.read_text()
+    assert "1.22M" not in text and re.search(r"\| web \| 6\.11M", text), text
+    # several prefixes given: both again, through one __name__ regex
+    assert _report(week, spec, "--out", str(out), "--http-prefix", "ocr", "--http-prefix", "-") == 0
+    text = out.read_text()
+    assert re.search(r"\| ocr \| 1\.22M", text) and re.search(r"\| web \| 6\.11M", text), text

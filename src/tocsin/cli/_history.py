@@ -425,7 +425,10 @@ def _report(args: argparse.Namespace) -> int:
     )
     with progress_bar("report") as progress:
         progress(0, 1)
-        doc = build_report(url, spec, report, end=end, period=args.period, history=layout.alerts_db)
+        doc = build_report(
+            url, spec, report, end=end, period=args.period, history=layout.alerts_db,
+            http_prefixes=args.http_prefix,
+        )  # fmt: skip
         progress(1, 1)
     fmt = args.format or ("md" if args.out and args.out.endswith(".md") else "html")
     if fmt == "md":
@@ -459,6 +462,13 @@ def _register_report(subparsers: Any) -> None:
     p.add_argument("--until", default="now", help="end of the period (default now)")
     p.add_argument("--format", choices=("html", "md"), help="default html (md when --out ends in .md)")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout (md: charts in FILE-charts/)")
+    p.add_argument(
+        "--http-prefix",
+        action="append",
+        metavar="PREFIX",
+        help="an application's metric prefix for the HTTP sections (repeatable; '-' for none). "
+        "Default: the report's http_prefix param, else every prefix found in Prometheus",
+    )
     _add_source(p)
     p.set_defaults(func=_report)
 

@@ -106,7 +106,8 @@ class Report(StrictModel):
         default_factory=lambda: ["traffic", "errors", "latency", "slos", "alerts", "noise", "checklist"]
     )
     sections: list[ReportSection] = Field(default_factory=list)
-    #: Settings of the built-ins: ``http_prefix`` (traffic, errors, latency: the app's metric prefix),
+    #: Settings of the built-ins: ``http_prefix`` (traffic, errors, latency: the apps' metric prefixes,
+    #: comma-separated, "-" for none; found in Prometheus when absent),
     #: ``cost_per_hour`` (ocr: what the cache saves), ``ocr_prefix``, ``items``
     #: and ``done`` (orders: the batch-jobs pack's names, default ``orders`` and ``archived``).
     params: dict[str, str | float] = Field(default_factory=dict)

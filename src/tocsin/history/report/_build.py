@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.history.export import client, paused_gc
-from tocsin.history.report._builtins import BUILTINS
+from tocsin.history.report._builtins import (
+    BUILTINS,
+    HTTP_BUILTINS,
+    configured_http_prefixes,
+    detect_http_prefixes,
+)
 from tocsin.history.report._context import PERIODS, Context
 from tocsin.history.report._doc import Item, ReportDoc, Section, Stat, Table, format_value
 from tocsin.promapi import AsyncPrometheusAPI
@@ -64,6 +69,9 @@ async def _build(
     notifications: list[dict[str, Any]] | None, params: Mapping[str, Any],
 ) -> ReportDoc:  # fmt: skip
     ctx = Context(api, spec, period, start, end, notifications, params)
+    if HTTP_BUILTINS.intersection(report.builtins):
+        configured = configured_http_prefixes(params.get("http_prefix"))
+        ctx.http_prefixes = configured if configured is not None else await detect_http_prefixes(ctx)
     builtins = [BUILTINS[name](ctx) for name in report.builtins]
     own = [_section(ctx, s) for s in report.sections]
     results: Sequence[Section | None] = await asyncio.gather(*builtins, *own)
@@ -83,13 +91,19 @@ def build_report(
     end: float,
     period: str | None = None,
     history: Path | None = None,
+    http_prefixes: Sequence[str] | None = None,
 ) -> ReportDoc:
     """Query everything ``report`` needs from the Prometheus at ``base_url`` (and the receiver's
-    ``history`` file) for the ``period`` (default the report's) ending at ``end``."""
+    ``history`` file) for the ``period`` (default the report's) ending at ``end``.
+
+    ``http_prefixes`` (the applications' metric prefixes, ``""`` for none) overrides the report's
+    ``http_prefix`` param; with neither, the HTTP sections find the prefixes in Prometheus."""
     period = period or report.period
     start = end - PERIODS[period]
     notifications = receiver_history(history, start, end) if history is not None else None
-    params = {k: v for k, v in (getattr(report, "params", None) or {}).items()}
+    params: dict[str, Any] = {k: v for k, v in (getattr(report, "params", None) or {}).items()}
+    if http_prefixes is not None:
+        params["http_prefix"] = list(http_prefixes)
 
     async def run() -> ReportDoc:
         async with client(base_url) as http:

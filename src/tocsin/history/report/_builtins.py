@@ -3,30 +3,81 @@
 
 Each is ``async (Context) -> Section | None`` (None: nothing to say, e.g. no SLO in the spec).
 The HTTP sections read tocsin's own HTTP metrics (``http_requests_total{method,route,status}``,
-``http_request_duration_seconds``), per service = per scrape ``job``, under the application's metric
-prefix when ``params: {http_prefix: ocr}`` says so (``metrics.configure(prefix="ocr")`` exposes
-``ocr_http_requests_total``); ``ocr`` reads seed 000's metric
+``http_request_duration_seconds``), per service = per scrape ``job``, under each application's metric
+prefix (``metrics.configure(prefix="ocr")`` exposes ``ocr_http_requests_total``): the prefixes are
+found with one read of Prometheus' name index over the period (:func:`detect_http_prefixes`), or
+given with ``params: {http_prefix: "ocr,orders"}`` / ``--http-prefix``; ``ocr`` reads seed 000's metric
 names and ``orders`` the batch-jobs pack's (``<items>_found_total``, ``<items>_duplicates_total``, ...).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from tocsin.history.report._context import Context
 from tocsin.history.report._doc import Section, Stat, Table, format_value
+from tocsin.promapi import PrometheusAPIError
 
-__all__ = ["BUILTINS"]
+__all__ = ["BUILTINS", "HTTP_BUILTINS", "configured_http_prefixes", "detect_http_prefixes"]
 
 Builtin = Callable[[Context], Awaitable[Section | None]]
 
 
+#: the built-ins that read tocsin's HTTP metrics (and so need the applications' prefixes)
+HTTP_BUILTINS = frozenset({"traffic", "errors", "latency"})
+_HTTP_SUFFIX = "http_requests_total"
+_HTTP_NAME = re.compile(r"\bhttp_request(?:s_total|_duration_seconds_bucket)\b(?:\{([^}]*)\})?")
+
+
+def configured_http_prefixes(value: object) -> tuple[str, ...] | None:
+    """The ``http_prefix`` param as prefixes: ``"ocr"``, ``"ocr,orders"`` or a list; ``""`` (or
+    ``"-"``) names tocsin's unprefixed metrics. None when the param is absent (then: detect)."""
+    if value is None:
+        return None
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    prefixes = {"" if str(i).strip() == "-" else str(i).strip().rstrip("_") for i in items}
+    return tuple(sorted(prefixes))
+
+
+async def detect_http_prefixes(ctx: Context) -> tuple[str, ...]:
+    """The metric prefixes of every ``*http_requests_total`` with samples in the period: one call to
+    Prometheus' label-value index (no sample is read), so a report finds each app's HTTP metrics
+    whatever prefix it set. ``("",)`` when there are none or the index cannot be read (the sections
+    then say "no data", as before)."""
+    try:
+        names = await ctx.api.label_values(
+            "__name__", match=f'{{__name__=~".*{_HTTP_SUFFIX}"}}', start=ctx.start, end=ctx.end
+        )
+    except PrometheusAPIError as err:
+        if not err.error_type:  # unreachable: the report's queries will say so
+            raise
+        ctx.problems.append(f"metric names: {str(err).rsplit(': ', 1)[-1]}")
+        return ("",)
+    prefixes = {
+        n[: -len(_HTTP_SUFFIX)].rstrip("_")
+        for n in names
+        if n.endswith(_HTTP_SUFFIX) and (n == _HTTP_SUFFIX or n[-len(_HTTP_SUFFIX) - 1] == "_")
+    }
+    return tuple(sorted(prefixes)) or ("",)
+
+
 def _http(ctx: Context, query: str) -> str:
-    """``query`` with its ``http_request*`` metric names under the ``http_prefix`` param, if any."""
-    prefix = str(ctx.params.get("http_prefix", "")).strip("_")
-    return query.replace("http_request", f"{prefix}_http_request") if prefix else query
+    """``query`` reading the ``http_request*`` metrics under every prefix of ``ctx.http_prefixes``:
+    plain names for one prefix (readable queries), a ``__name__`` regex for several."""
+    prefixes = ctx.http_prefixes
+    if len(prefixes) == 1:
+        return query.replace("http_request", f"{prefixes[0]}_http_request") if prefixes[0] else query
+    alternatives = "|".join(f"{p}_" if p else "" for p in prefixes)
+
+    def selector(m: re.Match[str]) -> str:
+        name = m.group(0).split("{", 1)[0]
+        matchers = f",{m.group(1)}" if m.group(1) else ""
+        return f'{{__name__=~"(?:{alternatives}){name}"{matchers}}}'
+
+    return _HTTP_NAME.sub(selector, query)
 
 
 def _by_job(rows: list[tuple[dict[str, str], float]]) -> dict[str, float]:

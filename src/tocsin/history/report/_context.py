@@ -46,6 +46,8 @@ class Context:
     notifications: list[dict[str, Any]] | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: the applications' HTTP metric prefixes ("" = tocsin's plain names), set before the sections run
+    http_prefixes: tuple[str, ...] = ("",)
     gate: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
 
     @property
