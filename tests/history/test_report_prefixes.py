@@ -49,3 +49,24 @@ def test_several_prefixes_read_every_name_through_one_selector() -> None:
         "histogram_quantile(0.5, sum by (job, le) (rate("
         '{__name__=~"(?:|ocr_)http_request_duration_seconds_bucket"}[1h])))'
     )
+
+
+def test_rules_that_would_read_the_same_are_told_apart_by_their_labels() -> None:
+    from tocsin.history.report._alerts import _names
+
+    rules = [
+        ("TargetDown", {"severity": "critical", "priority": "P1", "service": "ocr"}),
+        ("TargetDown", {"severity": "critical", "priority": "P2", "service": "redis"}),
+        ("OcrTooSlow", {"severity": "critical", "priority": "P1"}),
+        ("OcrTooSlow", {"severity": "warning", "priority": "P2"}),
+        ("Burn", {"severity": "critical", "long_window": "1h", "short_window": "5m", "slo": "a"}),
+        ("Burn", {"severity": "critical", "long_window": "1h", "short_window": "5m", "slo": "b", "x": "1"}),
+    ]
+    assert _names(rules) == [
+        "TargetDown (critical, service=ocr)",
+        "TargetDown (critical, service=redis)",
+        "OcrTooSlow (critical)",
+        "OcrTooSlow (warning)",
+        "Burn (critical, 1h/5m, slo=a)",
+        "Burn (critical, 1h/5m, slo=b)",
+    ]

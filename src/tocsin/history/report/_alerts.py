@@ -42,12 +42,28 @@ async def alert_episodes(ctx: Context) -> list[Episode]:
     return out
 
 
-def _rule_name(alert: str, labels: dict[str, str] | Any) -> str:
-    """``OcrTooSlow (critical)``; burn-rate rules also name their windows."""
+def _rule_name(alert: str, labels: dict[str, str] | Any, distinct: tuple[str, ...] = ()) -> str:
+    """``OcrTooSlow (critical)``; burn-rate rules also name their windows, and rules that would
+    read the same (``TargetDown`` of each service) the labels that tell them apart
+    (``TargetDown (critical, service=redis)``)."""
     detail = [labels[k] for k in ("severity",) if k in labels]
     if "long_window" in labels:
         detail.append(f"{labels['long_window']}/{labels.get('short_window', '')}")
+    detail += [f"{k}={labels[k]}" for k in distinct if k in labels]
     return f"{alert} ({', '.join(detail)})" if detail else alert
+
+
+def _names(rules: list[tuple[str, dict[str, str]]]) -> list[str]:
+    """One name a rule, each different where the rules' static labels differ."""
+    plain = [_rule_name(alert, labels) for alert, labels in rules]
+    out = []
+    for name, (alert, labels) in zip(plain, rules, strict=True):
+        twins = [lb for n, (_, lb) in zip(plain, rules, strict=True) if n == name]
+        keys = sorted({k for lb in twins for k in lb if len({t.get(k) for t in twins}) > 1})
+        # one label that tells every twin apart (the service, most often) reads best
+        alone = [k for k in ("service", *keys) if k in keys and len({t.get(k) for t in twins}) == len(twins)]
+        out.append(_rule_name(alert, labels, tuple(alone[:1] or keys)) if len(twins) > 1 else name)
+    return out
 
 
 async def noise_section(ctx: Context) -> Section | None:
@@ -74,9 +90,9 @@ async def noise_section(ctx: Context) -> Section | None:
     rows: list[list[str]] = []
     quiet: list[str] = []
     counts = notification_counts(rules, sent)
-    for replay in backtest.replays:
+    names = _names([(r.rule.alert, dict(r.rule.labels)) for r in backtest.replays])
+    for replay, name in zip(backtest.replays, names, strict=True):
         s = summarize(replay, counts=counts)
-        name = _rule_name(replay.rule.alert, replay.rule.labels)
         verdicts: list[tuple[str, str]] = []
         if s.fired == 0 and s.firing_at_end == 0:
             quiet.append(name)
