@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,9 @@ from pathlib import Path
 import psutil
 import pytest
 from tests.conftest import free_ports, serve_script, wait_for
+
+from tocsin.ops.drill import default_signal
+from tocsin.stack.components import Component
 
 pytestmark = pytest.mark.integration
 HERE = Path(__file__).resolve().parent
@@ -128,6 +132,40 @@ def test_a_killed_component_is_restarted_by_the_supervisor(drilled: tuple[Path, 
     steps = {s["name"]: s for s in json.loads(out.stdout)["steps"]}
     assert steps["restarted"]["status"] == "pass" and "the supervisor" in steps["restarted"]["detail"]
     assert steps["fired"]["status"] == "skip"
+    # a SIGKILL would lose the pushes since the last persistence: TERM by default, and said so
+    assert steps["killed"]["detail"].startswith("SIGTERM to pid"), steps["killed"]
+    assert "Pushgateway loses the pushes" in json.loads(out.stdout)["notes"][0]
+    forced = _tocsin(cwd, "drill", "--component", "pushgateway", "--signal", "KILL")
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    assert "SIGKILL to pid" in forced.stdout and "note:" not in forced.stdout, forced.stdout
+
+
+def _component(name: str, kind: str) -> Component:
+    return Component(name=name, kind=kind, argv=("true",), port=1)
+
+
+@pytest.mark.parametrize(
+    ("target", "components", "expected"),
+    [
+        (None, [], signal.SIGKILL),  # a service: a crash is the test
+        ("prometheus", [_component("prometheus", "prometheus")], signal.SIGKILL),
+        ("victoriametrics", [_component("victoriametrics", "long_term")], signal.SIGTERM),
+        ("pushgateway", [_component("pushgateway", "pushgateway")], signal.SIGTERM),
+        ("alertmanager", [_component("alertmanager", "alertmanager")], signal.SIGTERM),
+        # replicas give a restarted one its silences back: the crash loses nothing
+        (
+            "alertmanager",
+            [_component("alertmanager", "alertmanager"), _component("alertmanager-1", "alertmanager")],
+            signal.SIGKILL,
+        ),
+    ],
+)
+def test_the_default_signal_spares_what_a_kill_would_lose(
+    target: str | None, components: list[Component], expected: int
+) -> None:
+    sig, why = default_signal(target, components)
+    assert sig == expected
+    assert bool(why) == (expected == signal.SIGTERM)
 
 
 def test_an_outage_shorter_than_the_alerts_for_is_reported(drilled: tuple[Path, dict[str, int]]) -> None:

@@ -382,7 +382,7 @@ def _drill(args: argparse.Namespace) -> int:
         service=args.service,
         component=args.component,
         alert=args.alert,
-        sig=getattr(signal, f"SIG{args.signal}"),
+        sig=getattr(signal, f"SIG{args.signal}") if args.signal else None,
         restart=restart,
         timeout=args.timeout,
         layout=target.layout,
@@ -395,6 +395,7 @@ def _drill(args: argparse.Namespace) -> int:
                 "passed": report.passed,
                 "steps": [vars(s) for s in report.steps],
                 "deliveries": [vars(c) for c in report.deliveries],
+                "notes": report.notes,
             }
         )
         return 0 if report.passed else 1
@@ -409,6 +410,8 @@ def _drill(args: argparse.Namespace) -> int:
             for c in report.deliveries
         ]
         _table("notifications", ["receiver", "kind", "result", "after firing", "confirmed by"], rows)
+    for note in report.notes:
+        _out.print(f"note: {note}")
     failed = [s for s in report.steps if s.status == "fail"]
     _out.print("drill passed" if report.passed else f"drill FAILED at {failed[0].name}: {failed[0].detail}")
     return 0 if report.passed else 1
@@ -458,7 +461,10 @@ def register(subparsers: Any) -> None:
         "--alert", metavar="NAME", help="the alert that must fire (default: the service's TargetDown)"
     )
     drill.add_argument(
-        "--signal", choices=["KILL", "TERM"], default="KILL", help="how to stop it (default KILL)"
+        "--signal",
+        choices=["KILL", "TERM"],
+        help="how to stop it (default KILL; TERM for the components a kill would lose data of: "
+        "the long-term store, the Pushgateway, a single Alertmanager)",
     )
     drill.add_argument(
         "--restart", metavar="CMD", help="run CMD once the alert is delivered (no supervisor of its own)"
