@@ -3,48 +3,19 @@ commands it prints run, the service's health holds, and Ctrl-C leaves nothing be
 
 from __future__ import annotations
 
-import queue
 import re
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-
-from tocsin.stack.state import marked_processes
+from tests._demo import demo_running, printed_urls
 
 ROOT = Path(__file__).resolve().parents[1]
-READY = "Ctrl-C to stop"
-URL = re.compile(r"https?://[^\s'\")]+")
-
-
-def _read_until(lines: queue.Queue[str], marker: str, timeout: float) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while not seen or marker not in seen[-1]:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            pytest.fail(f"no {marker!r} within {timeout:.0f}s; the demo printed:\n" + "".join(seen))
-        try:
-            seen.append(lines.get(timeout=remaining))
-        except queue.Empty:
-            continue
-    return seen
-
-
-def _printed_urls(output: list[str]) -> dict[str, str]:
-    """label -> the URL a line offers to open (the first on it: later ones belong to a command)."""
-    urls = {}
-    for line in output:
-        if (match := URL.search(line)) is not None:
-            urls.setdefault(line[: match.start()].strip(), match.group(0))
-    return urls
 
 
 def _make_demo_argv() -> list[str]:
@@ -68,15 +39,9 @@ def test_make_demo_runs_the_ocr_example() -> None:
 )
 def test_every_url_the_demo_prints_opens(tmp_path: Path) -> None:
     argv = [*_make_demo_argv(), "--any-ports", "--state-dir", str(tmp_path)]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    lines: queue.Queue[str] = queue.Queue()
-    stdout = proc.stdout
-    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
-    try:
-        output = _read_until(lines, READY, timeout=300)
-        urls = _printed_urls(output)
-        assert next(iter(urls)) == "console", output  # the console first
+    with demo_running(argv, ROOT, tmp_path) as output:
+        urls = dict(reversed(printed_urls(output)))  # the first line offering a label wins
+        assert printed_urls(output)[0][0] == "console", output  # the console first
         assert {"OCR service", "OCR health", "OCR metrics", "Prometheus", "runbook"} <= set(urls)
         with httpx.Client(timeout=15) as http:
             for label, url in urls.items():
@@ -91,13 +56,6 @@ def test_every_url_the_demo_prints_opens(tmp_path: Path) -> None:
         listed = subprocess.run(shlex.split(alerts.group(1)), capture_output=True, text=True, timeout=60)
         assert listed.returncode == 0, listed.stderr
         assert "tocsin demo ocr_service --fault slow-processing" in text.replace(sys.executable + " -m ", "")
-    finally:
-        proc.send_signal(signal.SIGINT)
-        tail = "".join(_read_until(lines, "demo stopped", timeout=120))
-        code = proc.wait(timeout=60)
-        stdout.close()
-    assert code == 0, tail
-    assert marked_processes(tmp_path / "stack") == []
 
 
 def _eventually(http: httpx.Client, url: str, text: str) -> str:

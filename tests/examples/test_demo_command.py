@@ -3,39 +3,17 @@ running demo, and Ctrl-C leaves no process behind."""
 
 from __future__ import annotations
 
-import queue
-import re
 import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests._demo import demo_running, printed_urls
 from tests.examples._e2e import needs_stack
 
 from tocsin.cli import main
-from tocsin.stack.state import marked_processes
-
-ROOT = Path(__file__).resolve().parents[2]
-URL = re.compile(r"https?://[^\s'\")]+")
-READY = "Ctrl-C to stop"
-
-
-def _read_until(lines: queue.Queue[str], marker: str, timeout: float) -> list[str]:
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while not seen or marker not in seen[-1]:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            pytest.fail(f"no {marker!r} within {timeout:.0f}s; the demo printed:\n" + "".join(seen))
-        try:
-            seen.append(lines.get(timeout=remaining))
-        except queue.Empty:
-            continue
-    return seen
 
 
 def test_without_a_name_it_lists_the_examples(capsys: pytest.CaptureFixture[str]) -> None:
@@ -54,14 +32,8 @@ def test_an_unknown_example_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 @pytest.mark.parametrize("name", ["order_archiver", "kpi_system"])
 def test_every_url_the_demo_prints_opens(name: str, tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "tocsin", "demo", name, "--any-ports", "--state-dir", str(tmp_path)]
-    proc = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert proc.stdout is not None
-    stdout = proc.stdout
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
-    try:
-        output = _read_until(lines, READY, timeout=300)
-        urls = [(line.split("http")[0].strip(), m.group(0)) for line in output if (m := URL.search(line))]
+    with demo_running(argv, tmp_path, tmp_path) as output:
+        urls = printed_urls(output)
         assert urls[0][0] == "console", output  # the console first
         with httpx.Client(timeout=15) as http:
             for label, url in urls:
@@ -84,10 +56,3 @@ def test_every_url_the_demo_prints_opens(name: str, tmp_path: Path) -> None:
             said, _ = broke.communicate(timeout=60)
             assert "fault undone" in said, said
         assert broke.returncode == 0, said
-    finally:
-        proc.send_signal(signal.SIGINT)
-        tail = "".join(_read_until(lines, "demo stopped", timeout=120))
-        code = proc.wait(timeout=60)
-        stdout.close()
-    assert code == 0, tail
-    assert marked_processes(tmp_path / "stack") == []
