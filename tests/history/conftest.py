@@ -52,6 +52,13 @@ def service_series(start: int) -> list[tuple[str, dict[str, str], object]]:
         ("http_request_duration_seconds_bucket", {"job": "web", "le": "0.5"}, rate(9)),
         ("http_request_duration_seconds_bucket", {"job": "web", "le": "+Inf"}, rate(10.1)),
         ("up", {"job": "web", "instance": "127.0.0.1:8000"}, lambda t: 1.0),
+        # Prometheus' own HTTP metrics (handler/code, no route): not an application's traffic
+        (
+            "prometheus_http_requests_total",
+            {"job": "prometheus", "code": "200", "handler": "/metrics"},
+            rate(1),
+        ),
+        ("prometheus_http_request_duration_seconds_bucket", {"job": "prometheus", "le": "+Inf"}, rate(1)),
         # an app under metrics.configure(prefix="ocr"): its HTTP metrics carry the prefix
         ("ocr_http_requests_total", {"job": "ocr", "status": "202", "route": "/documents"}, rate(2)),
         ("ocr_http_requests_total", {"job": "ocr", "status": "500", "route": "/documents"}, rate(0.02)),

@@ -255,6 +255,7 @@ def test_http_sections_find_every_apps_prefix_without_being_told(week: Week, tmp
     assert "| ocr | 12,096 | 0.99 % |" in text, text
     assert "| web | 60,480 | 0.99 % |" in text, text
     assert "| ocr | 50 ms | 95 ms | 99 ms |" in text, text
+    assert "| prometheus |" not in text, text  # its own prometheus_http_* have no route label
     # --http-prefix overrides: only the plain names
     assert _report(week, spec, "--out", str(out), "--http-prefix", "-") == 0
     text = out.read_text()

@@ -45,11 +45,12 @@ def configured_http_prefixes(value: object) -> tuple[str, ...] | None:
 async def detect_http_prefixes(ctx: Context) -> tuple[str, ...]:
     """The metric prefixes of every ``*http_requests_total`` with samples in the period: one call to
     Prometheus' label-value index (no sample is read), so a report finds each app's HTTP metrics
-    whatever prefix it set. ``("",)`` when there are none or the index cannot be read (the sections
+    whatever prefix it set. Only series with tocsin's ``route`` label count: Prometheus' own
+    ``prometheus_http_requests_total{handler,code}`` (and other exporters') is not an app's traffic. ``("",)`` when there are none or the index cannot be read (the sections
     then say "no data", as before)."""
     try:
         names = await ctx.api.label_values(
-            "__name__", match=f'{{__name__=~".*{_HTTP_SUFFIX}"}}', start=ctx.start, end=ctx.end
+            "__name__", match=f'{{__name__=~".*{_HTTP_SUFFIX}",route!=""}}', start=ctx.start, end=ctx.end
         )
     except PrometheusAPIError as err:
         if not err.error_type:  # unreachable: the report's queries will say so
