@@ -26,7 +26,7 @@ from tests.packs.sdk_for_spec import build  # noqa: E402
 from tests.packs.test_seed_queries import SEED_000, SEED_001, SEED_004, SEED_004_EMPTY  # noqa: E402
 
 from tocsin.spec import PACKS, PackUse  # noqa: E402
-from tocsin.spec._packs import expand  # noqa: E402
+from tocsin.spec._packs import _fill, _variables, expand  # noqa: E402
 
 DOCS = ROOT / "docs" / "packs"
 
@@ -107,6 +107,7 @@ def page(name: str) -> str:
     pack = PACKS[name]
     use = PackUse.model_validate(EXAMPLES[name])
     expansion = expand(use)
+    variables = _variables(use)
     module = importlib.import_module(f"tocsin.sdk.packs.{MODULES[name]}")
     intro = inspect.cleandoc(module.__doc__ or "")
     lines = [
@@ -134,10 +135,24 @@ def page(name: str) -> str:
         " `disable`; `dashboard` (a title, or false).",
         "",
     ]
-    if pack.params:
+    if pack.params and pack.param_docs:
+        lines += ["| parameter | default | meaning |", "|---|---|---|"]
+        lines += [
+            f"| `{k}` | {'required' if v is None else f'`{v}`'} | {_cell(pack.param_docs.get(k, ''))} |"
+            for k, v in pack.params.items()
+        ]
+        lines.append("")
+    elif pack.params:
         lines += ["| parameter | default |", "|---|---|"]
         lines += [f"| `{k}` | {'required' if v is None else f'`{v}`'} |" for k, v in pack.params.items()]
         lines.append("")
+    if any(pack.kinds.get(k) == "duration" for k in pack.params):
+        lines += [
+            "Parameters that are durations (`90s`, `15m`, `7d`) and counts (a whole number) are checked at the"
+            " pack's line. A pack's `profiles: {fast: {param: value}}` replaces parameters under `--profile fast`"
+            " (a plan's time-scaled value that is not a threshold).",
+            "",
+        ]
     lines += ["## Metrics (with the example's parameters)", "", *_metrics(use), ""]
     lines += ["## Alerts", ""]
     if expansion.alerts:
@@ -150,7 +165,7 @@ def page(name: str) -> str:
         ):
             lines.append(
                 f"| `{definition.key}` | {alert.name} | `{_cell(alert.expr)}` | {_cell(alert.warning or '')} |"
-                f" {_cell(alert.critical or '')} | {alert.for_ or ''} | {alert.priority} | {_cell(definition.seed)} |"
+                f" {_cell(alert.critical or '')} | {alert.for_ or ''} | {alert.priority} | {_cell(_fill(definition.seed, variables))} |"
             )
     else:
         lines.append("None: this pack adds panels only.")
@@ -262,7 +277,7 @@ def index() -> str:
         " the queue or the stream), or use the plain gauges (`queue.set_size(n)`).",
         "- A batch job's last-run counts are its counters' growth during the run: two overlapping runs of the same"
         " job in one process share them (a warning says so). Pushed jobs are separate processes and unaffected.",
-        "- Streams from the OpenAI client carry token usage only with `stream_options={\"include_usage\": True}`;"
+        '- Streams from the OpenAI client carry token usage only with `stream_options={"include_usage": True}`;'
         " without it no tokens are counted (none are invented). `with_raw_response` calls are not wrapped.",
         "- The HTTP client metrics time a call to its response headers (as `requests`' `elapsed`), for httpx too.",
         "- Debian's Pushgateway persists to one machine-wide file unless started with `--persistence.file`: the"

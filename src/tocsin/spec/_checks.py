@@ -23,6 +23,7 @@ from tocsin.spec._lint import lint_spec
 from tocsin.spec._long_term import fill_long_term, long_term_warnings
 from tocsin.spec._model import Spec
 from tocsin.spec._packs import expand_packs
+from tocsin.spec._profiles import check_pack_profiles
 from tocsin.spec._runbooks import check_runbooks
 from tocsin.spec._time_intervals import check_time_intervals, unused_time_intervals
 from tocsin.spec._validate import (
@@ -62,6 +63,7 @@ ERROR_CHECKS: tuple[Check, ...] = (
     check_time_intervals,
     check_checklist,
     check_runbooks,
+    check_pack_profiles,
 )
 #: Things that work but probably not as meant: printed as ``tocsin: warning: ...``.
 WARNING_CHECKS: tuple[Check, ...] = (

@@ -103,7 +103,8 @@ def _load_spec(path: str | Path, profile: str | None) -> Spec:
         raise SpecError([*problems, *include_problems])
     if profile is not None:
         chosen = select_profile(spec, profile, locator)
-        spec = apply_overrides(_validate(apply_profile(data, chosen), locator), profile, chosen, locator)
+        profiled = _validate(apply_profile(data, chosen, profile), locator)
+        spec = apply_overrides(profiled, profile, chosen, locator)
     spec._source = str(path)
     spec._included = included
     spec._profile = profile

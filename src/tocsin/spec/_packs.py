@@ -13,6 +13,7 @@
         for: {"*": 10m}                               # per alert key, or "*" for all of them
         runbook: {errors: runbooks/archiver-errors.md} # per alert key (or "*"): a URL or a .md file
         disable: [baseline]
+        profiles: {fast: {baseline_min_duration: 1s}} # the pack's parameters under --profile fast
 
 Each entry is checked here (unknown pack, parameter or alert key, a bad
 threshold) at its own line; :func:`expand` turns it into ordinary
@@ -59,7 +60,7 @@ PackName = Literal[
 ]  # fmt: skip
 _COMMON = frozenset(
     {"use", "name", "prefix", "namespace", "service", "selector", "priority", "thresholds", "for", "disable",
-     "dashboard", "labels", "runbook"}
+     "dashboard", "labels", "runbook", "profiles"}
 )  # fmt: skip
 
 
@@ -89,6 +90,9 @@ class PackUse(StrictModel):
     labels: dict[LabelName, str] = Field(default_factory=dict)
     #: per alert key (or ``"*"``): a URL, or a Markdown file next to the spec (``runbooks/x.md``)
     runbook: dict[str, str] = Field(default_factory=dict)
+    #: per profile name: parameters of this pack laid over its own under ``--profile NAME`` (a plan's
+    #: time-scaled value that is not a threshold, e.g. the jobs pack's ``baseline_min_duration``)
+    profiles: dict[Name, dict[str, Any]] = Field(default_factory=dict)
 
     @property
     def definition(self) -> PackDef:
@@ -108,13 +112,18 @@ class PackUse(StrictModel):
                 hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(allowed)}"
                 raise ValueError(f"pack {self.use!r} has no parameter {key!r}: {hint}")
         for key, default in pack.params.items():
-            value = self.params()[key]
-            if default is None and not value:
-                raise ValueError(f"pack {self.use!r} needs {key!r}: add e.g. {key}: my-{key}")
-            if isinstance(default, bool) and not isinstance(value, bool):
-                raise ValueError(f"pack {self.use!r}: {key} must be true or false, not {value!r}")
-            if default is not None and not isinstance(default, bool) and not isinstance(value, str):
-                raise ValueError(f"pack {self.use!r}: {key} must be a string, not {value!r}")
+            problem = _param_problem(pack, key, default, self.params()[key])
+            if problem:
+                raise ValueError(problem)
+        for profile, overrides in self.profiles.items():
+            for key, value in overrides.items():
+                if key not in pack.params:
+                    known = ", ".join(pack.params) or "none"
+                    raise ValueError(f"pack {self.use!r}: profiles.{profile}: no parameter {key!r}"
+                                     f" (its parameters: {known})")  # fmt: skip
+                problem = _param_problem(pack, key, pack.params[key], value, f"profiles.{profile}: ")
+                if problem:
+                    raise ValueError(problem)
         for name in ("prefix", "namespace"):
             value = getattr(self, name)
             if (value and not value.replace("_", "a").isalnum()) or (value and value[0].isdigit()):
@@ -134,6 +143,30 @@ class PackUse(StrictModel):
                 raise ValueError(_unknown_key(self.use, "disable", key, keys))
         expand(self)  # builds the alerts, so a bad override is reported here, at the pack
         return self
+
+
+def _param_problem(pack: PackDef, key: str, default: str | bool | None, value: Any, where: str = "") -> str:
+    """What is wrong with ``value`` for the parameter ``key`` of ``pack`` ("" when nothing is);
+    ``where`` (``profiles.fast: ``) says where it was written."""
+    if default is None and not value:
+        return f"pack {pack.name!r} needs {key!r}: add e.g. {key}: my-{key}"
+    name = f"pack {pack.name!r}: {where}{key}"
+    if isinstance(default, bool):
+        return "" if isinstance(value, bool) else f"{name} must be true or false, not {value!r}"
+    kind = pack.kinds.get(key)
+    if kind == "count":
+        text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+        if text.isdigit() and int(text) >= 1:
+            return ""
+        return f"{name} must be a whole number of 1 or more, not {value!r}"
+    if default is not None and not isinstance(value, str):
+        return f"{name} must be a string, not {value!r}"
+    if kind == "duration":
+        try:
+            duration_seconds(value)
+        except ValueError:
+            return f"{name} must be a duration such as 90s, 15m or 7d, not {value!r}"
+    return ""
 
 
 def _unknown_key(pack: str, field: str, key: str, keys: set[str]) -> str:
@@ -172,8 +205,10 @@ def _variables(use: PackUse) -> dict[str, str]:
         else ""
     )
     variables = {k: str(v) for k, v in params.items()}
-    if "schedule" in params:
-        variables["schedule_seconds"] = str(int(duration_seconds(str(params["schedule"]))))
+    for key, kind in pack.kinds.items():
+        if kind == "duration":
+            seconds = duration_seconds(str(params[key]))
+            variables[f"{key}_seconds"] = str(int(seconds)) if seconds == int(seconds) else str(seconds)
     if "items" in params:
         variables["Items"] = str(params["items"]).capitalize()
     variables |= {

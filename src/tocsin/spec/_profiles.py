@@ -5,7 +5,8 @@ and end-to-end tests; a spec's own ``profiles:`` entry of the same name replaces
 says ``extends: fast``, which lays it over the built-in one (and any profile over any other).
 
 A plan's time-scaled values are taken down by the profile too, never edited away in the plan:
-``thresholds`` replaces an alert's levels by its final name (pack alerts included),
+``thresholds`` replaces an alert's levels by its final name (pack alerts included), a pack's own
+``profiles: {NAME: {param: value}}`` replaces its parameters (the jobs pack's ``baseline_min_duration``),
 ``ranges`` rewrites the range selectors of alert expressions (``[10m]`` → ``[20s]``, subqueries
 too, never inside a string literal), and ``time_scale: N`` divides every ``for`` and every range
 by N (a ``for`` at least one evaluation interval, a range at least four scrape intervals), where
@@ -16,6 +17,7 @@ expanded, so ``rate(x[10m])`` in a pack's alert scales like a hand-written one.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,7 +27,14 @@ from tocsin.errors import SpecError
 from tocsin.spec._model import Alert, Profile, Spec
 from tocsin.spec._positions import Locator
 
-__all__ = ["BUILTIN_PROFILES", "apply_overrides", "apply_profile", "rewrite_ranges", "select_profile"]
+__all__ = [
+    "BUILTIN_PROFILES",
+    "apply_overrides",
+    "apply_profile",
+    "check_pack_profiles",
+    "rewrite_ranges",
+    "select_profile",
+]
 
 #: Profiles every spec has; a spec's own ``profiles:`` entry of the same name replaces it.
 BUILTIN_PROFILES: dict[str, Profile] = {
@@ -44,9 +53,12 @@ BUILTIN_PROFILES: dict[str, Profile] = {
 _MERGED = ("thresholds", "ranges")
 
 
-def apply_profile(data: dict[str, Any], profile: Profile) -> dict[str, Any]:
-    """A copy of the raw spec with the profile's durations written in."""
+def apply_profile(data: dict[str, Any], profile: Profile, name: str | None = None) -> dict[str, Any]:
+    """A copy of the raw spec with the profile's durations written in, and each pack's own
+    ``profiles.<name>`` parameters laid over its others."""
     data = {**data}
+    if name is not None:
+        data["packs"] = [_pack_under(p, name) for p in data.get("packs") or []]
     scrape = {**data.get("scrape", {})}
     if profile.scrape_interval:
         scrape["interval"] = profile.scrape_interval
@@ -84,6 +96,22 @@ def apply_profile(data: dict[str, Any], profile: Profile) -> dict[str, Any]:
         }
     data["routes"] = routes
     return data
+
+
+def _pack_under(pack: Any, name: str) -> Any:
+    overrides = pack.get("profiles") if isinstance(pack, dict) else None
+    chosen = overrides.get(name) if isinstance(overrides, dict) else None
+    return {**pack, **chosen} if isinstance(chosen, dict) else pack
+
+
+def check_pack_profiles(spec: Spec) -> Iterable[tuple[tuple[str | int, ...], str, str]]:
+    """A pack's ``profiles:`` names profiles the spec has (its own or built in)."""
+    known = {*spec.profiles, *BUILTIN_PROFILES}
+    for index, use in enumerate(spec.packs):
+        for name in use.profiles:
+            if name not in known:
+                yield (("packs", index, "profiles", name), f"pack {use.use!r}: unknown profile {name!r}",
+                       f"profiles: {', '.join(sorted(known))}")  # fmt: skip
 
 
 def select_profile(spec: Spec, name: str, locator: Locator, _seen: tuple[str, ...] = ()) -> Profile:

@@ -6,7 +6,8 @@ Prometheus' ``{{ }}`` annotation templates never use:
 - ``$m``: the metric name prefix, ``<prefix>_<namespace>_`` (``ocr_``, ``kpi_etl_``, ``""``);
 - ``$sel``: the pack's label matchers in braces (``{job_name="archiver"}``), or nothing;
 - ``$and``: the same matchers after a comma, to extend a selector (``{status="error"$and}``);
-- ``$Name``: the alert name prefix (``Archiver``), and every pack parameter by its name.
+- ``$Name``: the alert name prefix (``Archiver``), and every pack parameter by its name;
+- ``$<param>_seconds`` for each parameter :attr:`PackDef.kinds` calls a ``duration`` (``$schedule_seconds``).
 
 ``{{ $labels.x }}`` and ``{{ $value }}`` pass through untouched (``safe_substitute``).
 """
@@ -75,6 +76,10 @@ class PackDef:
     sdk: str  # how the SDK side is built, for the docs: "Queue(items=..., type_label=...)"
     namespace: str  # the SDK class's default namespace
     params: Mapping[str, str | bool | None] = field(default_factory=dict)  # None: required
+    #: what a parameter must be besides a string: "duration" (``25h``, also given as ``$<param>_seconds``)
+    #: or "count" (a whole number >= 1, written as a number or a string)
+    kinds: Mapping[str, str] = field(default_factory=dict)
+    param_docs: Mapping[str, str] = field(default_factory=dict)  # what a parameter means, for the docs
     name_from: str | None = None  # the parameter whose CamelCase is the default alert-name prefix
     matchers: Mapping[str, str] = field(default_factory=dict)  # parameter -> label it selects on
     alerts: tuple[AlertDef, ...] = ()

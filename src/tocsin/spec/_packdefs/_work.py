@@ -20,7 +20,30 @@ JOBS = PackDef(
     summary="Batch and cron jobs: item outcomes per run, duration up to hours, last success, Pushgateway.",
     sdk='Jobs(items="$items", done="$done").run("$job", push=Pushgateway(url, job="$job"))',
     namespace="",
-    params={"job": None, "items": "items", "done": "processed", "schedule": "25h"},
+    params={
+        "job": None,
+        "items": "items",
+        "done": "processed",
+        "schedule": "25h",
+        "baseline_window": "7d",
+        "baseline_runs": "5",
+        "baseline_min_duration": "1m",
+    },
+    kinds={
+        "schedule": "duration",
+        "baseline_window": "duration",
+        "baseline_runs": "count",
+        "baseline_min_duration": "duration",
+    },
+    param_docs={
+        "job": "the job's name (`job_name`)",
+        "items": "what a run handles (`<items>_found_last_run`)",
+        "done": "the outcome that counts as handled (`<items>_<done>_last_run`)",
+        "schedule": "how often it must succeed (`stale`)",
+        "baseline_window": "the runs `baseline` compares the last one with",
+        "baseline_runs": "earlier runs the window must hold before `baseline` judges",
+        "baseline_min_duration": 'shorter runs are never "slower than usual"',
+    },
     name_from="job",
     matchers={"job": "job_name"},
     seeds="003",
@@ -80,13 +103,23 @@ JOBS = PackDef(
         AlertDef(
             "baseline",
             "${Name}JobSlowerThanUsual",
+            # the last run against the median of the runs of the window (a mean is dragged up by the
+            # slow runs it should judge), and only once the window holds $baseline_runs earlier runs
+            # (a fresh Prometheus has no baseline: three runs and one slowed by a busy CPU made "2x")
+            # and the run took $baseline_min_duration or more (0.05 s -> 0.12 s is noise, not a trend);
+            # changes() of the last-run time counts runs whether the job is scraped or pushed
             "max by (job_name) (${m}job_last_duration_seconds$sel)"
-            " / max by (job_name) (avg_over_time(${m}job_last_duration_seconds$sel[7d]))",
-            "{{ $labels.job_name }}: the last run took {{ $value | humanize }}x its 7-day average",
+            " / max by (job_name) (quantile_over_time(0.5, ${m}job_last_duration_seconds$sel[$baseline_window]))"
+            " and on (job_name) max by (job_name) (${m}job_last_duration_seconds$sel) >= $baseline_min_duration_seconds"
+            " and on (job_name) max by (job_name) (changes(${m}job_last_run_timestamp_seconds$sel[$baseline_window]))"
+            " >= $baseline_runs",
+            "{{ $labels.job_name }}: the last run took {{ $value | humanize }}x its usual duration"
+            " (the median of its runs over $baseline_window)",
             warning="> 2",
             for_="1m",
             priority="P3",
-            seed="003: duration > 2x baseline (P3)",
+            seed="003: duration > 2x baseline (P3); baseline: the median run of $baseline_window, once it"
+            " holds $baseline_runs earlier runs; runs of $baseline_min_duration or more",
         ),
         AlertDef(
             "stale",
