@@ -59,7 +59,6 @@ def run_batch(database: str, pushgateway: str | None, log: logging.Logger, *, li
             log.info("✅ Connected to database")
             ids = [row[0] for row in conn.execute(SELECT, (limit,)).fetchall()]
             log.info("📦 Found %d delivered orders", len(ids))
-            run.found(len(ids))
             count = {
                 Outcome.ARCHIVED: run.done,
                 Outcome.DUPLICATE: run.duplicates,
@@ -69,7 +68,8 @@ def run_batch(database: str, pushgateway: str | None, log: logging.Logger, *, li
             for n, order_id in enumerate(ids, 1):
                 outcome = archive_order(conn, order_id, "batch", log)
                 handled[outcome] += 1
-                if outcome in count:
+                if outcome in count:  # one the watcher took meanwhile is its to count, as it does
+                    run.found()
                     count[outcome]()
                 if n % 100 == 0:
                     log.info("📊 Progress: %d/%d processed", n, len(ids))
