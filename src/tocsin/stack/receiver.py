@@ -31,7 +31,17 @@ from tocsin.stack._payloads import PayloadError, load_json, parse_mail, parse_we
 from tocsin.stack._sinks import mail_summary, slack_summary, webhook_id
 from tocsin.stack.history import SINKS, AlertHistory
 
-__all__ = ["MailSink", "Received", "ReceiverApp", "Store", "create_app", "main", "serve"]
+__all__ = [
+    "MailSink",
+    "Received",
+    "ReceiverApp",
+    "ReceiverStopped",
+    "Store",
+    "create_app",
+    "main",
+    "run",
+    "serve",
+]
 
 _TEXT = "text/plain; charset=utf-8"
 _MAX_LIMIT = 10_000
@@ -110,15 +120,16 @@ def _store_mail(history: AlertHistory, envelope: Envelope) -> None:
 class MailSink:
     """aiosmtpd handler: every mail accepted and stored, whatever its charset or shape."""
 
-    def __init__(self, store: Store, received: Received) -> None:
+    def __init__(self, store: Store, received: Received, log: Callable[[str], None] = _log) -> None:
         self._store = store
         self._received = received
+        self._log = log
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         try:
             await self._store.write(_store_mail, envelope)
         except Exception as exc:  # the disk, not the mail: say so, so the sender keeps it and retries
-            _log(f"tocsin receiver: could not store a mail: {type(exc).__name__}: {exc}")
+            self._log(f"tocsin receiver: could not store a mail: {type(exc).__name__}: {exc}")
             return "451 Requested action aborted: local error in processing"
         self._received.inc("smtp")
         return "250 Message accepted for delivery"
@@ -171,9 +182,12 @@ class ReceiverApp:
     A handful of fixed routes do not need a web framework, and the process runs all day (see _httpd).
     """
 
-    def __init__(self, history: AlertHistory, received: Received | None = None) -> None:
+    def __init__(
+        self, history: AlertHistory, received: Received | None = None, log: Callable[[str], None] = _log
+    ) -> None:
         self.store = Store(history)
         self.received = received or Received()
+        self.log = log
         metrics = "text/plain; version=0.0.4; charset=utf-8"
         self._get: dict[str, Callable[[dict[str, str]], Awaitable[Response]]] = {
             "/api/v1/notifications": self._notifications,
@@ -207,7 +221,7 @@ class ReceiverApp:
         except _BadQuery as exc:
             return _json({"error": str(exc)}, 400)
         except Exception as exc:
-            _log(f"tocsin receiver: internal error on {method} {path}: {type(exc).__name__}: {exc}")
+            self.log(f"tocsin receiver: internal error on {method} {path}: {type(exc).__name__}: {exc}")
             return _text("Internal Server Error", 500)
 
     async def _webhook(self, body: bytes) -> Response:
@@ -263,37 +277,75 @@ class ReceiverApp:
         self.store.close()
 
 
-def create_app(history: AlertHistory, received: Received | None = None) -> ReceiverApp:
-    """The receiver's HTTP side; ``received`` counts notifications for ``/metrics``."""
-    return ReceiverApp(history, received)
+def create_app(
+    history: AlertHistory, received: Received | None = None, log: Callable[[str], None] = _log
+) -> ReceiverApp:
+    """The receiver's HTTP side; ``received`` counts for ``/metrics``; ``log`` takes its lines."""
+    return ReceiverApp(history, received, log)
 
 
-async def serve(host: str, port: int, smtp_port: int | None, db: str, limits: Limits | None = None) -> None:
-    """HTTP and SMTP in one event loop; returns on SIGTERM/SIGINT."""
+class ReceiverStopped(RuntimeError):
+    """One of the receiver's servers stopped listening while the receiver should still serve."""
+
+
+async def run(
+    host: str,
+    port: int,
+    smtp_port: int | None,
+    db: str,
+    stop: asyncio.Event,
+    *,
+    limits: Limits | None = None,
+    log: Callable[[str], None] = _log,
+) -> None:
+    """HTTP and SMTP on the running loop until ``stop`` is set.
+
+    Raises :class:`ReceiverStopped` when a server stops listening first, so that whatever runs the
+    receiver (its own process, or the console hosting it) exits non-zero and the supervisor restarts
+    it: a receiver that no longer listens must not hide behind a live pid.
+    """
     history = AlertHistory(db)
-    app = create_app(history)
+    app = create_app(history, log=log)
     loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    http = HTTPServer(app.handle, limits, log=_log)
-    smtp: asyncio.AbstractServer | None = None
+    http = HTTPServer(app.handle, limits, log=log)
+    smtp: asyncio.Server | None = None
+    stopping = asyncio.ensure_future(stop.wait())
+    watched: dict[asyncio.Future[Any], str] = {stopping: "stop"}
     try:
         if smtp_port:
-            handler = MailSink(app.store, app.received)
+            handler = MailSink(app.store, app.received, log)
             smtp = await loop.create_server(
                 lambda: SMTP(handler, hostname="tocsin-receiver", decode_data=False, timeout=60),
                 host,
                 smtp_port,
             )
-        await http.start(host, port)
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await stop.wait()
+        server = await http.start(host, port)
+        # serve_forever() ends (cancelled) when its server is closed: that is how a dead server shows
+        watched[asyncio.ensure_future(server.serve_forever())] = f"its HTTP server on {host}:{port}"
+        if smtp is not None:
+            watched[asyncio.ensure_future(smtp.serve_forever())] = f"its SMTP server on {host}:{smtp_port}"
+        done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        if stopping not in done:
+            dead = next(iter(done))
+            why = "" if dead.cancelled() or dead.exception() is None else f": {dead.exception()!r}"
+            raise ReceiverStopped(f"{watched[dead]} stopped{why}")
     finally:
+        for task in watched:
+            task.cancel()
         await http.stop()
         if smtp is not None:
             smtp.close()
         app.close()
         history.close()
+
+
+async def serve(host: str, port: int, smtp_port: int | None, db: str, limits: Limits | None = None) -> None:
+    """HTTP and SMTP in one event loop; returns on SIGTERM/SIGINT (ReceiverStopped if a server dies)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(host, port, smtp_port, db, stop, limits=limits)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -310,6 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # port taken between the check and the bind
         print(f"tocsin receiver: {exc}", file=sys.stderr)
         return 2
+    except ReceiverStopped as exc:
+        print(f"tocsin receiver: {exc}; exiting so that the supervisor restarts it", file=sys.stderr)
+        return 1
     return 0
 
 
