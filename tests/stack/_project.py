@@ -80,14 +80,17 @@ class Project:
         (self.dir / "slack-url").write_text(f"{self.url('receiver')}/slack/T1/B1\n")
         self.spec.write_text(SPEC.format(**self.ports, for_=for_, extra=extra, state_dir=self.state_dir))
 
-    def tocsin(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    def tocsin(
+        self, *args: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "tocsin", *args],
             cwd=self.dir,
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, "COLUMNS": "200"},  # tables on one line each, as in a wide terminal
+            # tables on one line each, as in a wide terminal
+            env={**os.environ, **(env or {}), "COLUMNS": "200"},
         )
 
     def url(self, name: str) -> str:

@@ -80,6 +80,8 @@ def test_prometheus_kill9_is_restarted_fast_and_keeps_its_series(hand_stack: Run
     result = wait_for(lambda: hand_stack.query("last_over_time(before_kill_marker[10m])"), what="old series")
     assert result[0]["value"][1] == "7"
     assert hand_stack.component("prometheus")["restarts"] == 1
+    # the recorded state follows: never left "starting" once the new process answers
+    wait_for(lambda: hand_stack.component("prometheus")["state"] == "up", what="state up after the restart")
 
 
 def test_alertmanager_kill9_keeps_silences(hand_stack: Running) -> None:

@@ -186,6 +186,28 @@ def _up(args: argparse.Namespace) -> int:
     return 0
 
 
+def _where_served(components: list[Any]) -> dict[str, str]:
+    return {c.name: c.hosted_by for c in components}
+
+
+def _refuse_a_new_layout(spec_path: Path, running: list[Any], planned: list[Any]) -> None:
+    """A reload cannot move a component into another process (or out of one): say so, change nothing."""
+    before, after = _where_served(running), _where_served(planned)
+    moved = sorted(name for name in before.keys() & after.keys() if before[name] != after[name])
+    if not moved:
+        return
+
+    def process(name: str, host: str) -> str:
+        return f"the {host}'s process" if host else "its own process"
+
+    changes = "; ".join(f"{n}: from {process(n, before[n])} to {process(n, after[n])}" for n in moved)
+    raise UsageError(
+        f"{spec_path}: the reload would move a component to another process ({changes}: "
+        "stack.receiver.process, or the console switched on or off); a reload cannot do that without "
+        "restarting them (run `tocsin down`, then `tocsin up`)"
+    )
+
+
 @no_traceback
 def _reload(args: argparse.Namespace) -> int:
     from tocsin.stack import control
@@ -201,7 +223,9 @@ def _reload(args: argparse.Namespace) -> int:
         spec_path, args.profile or options.get("profile"), ha, layout.root
     )
     write_secrets()
-    wanted = {(c.name, c.ports) for c in build_plan(settings, layout, ha=ha)}
+    planned = build_plan(settings, layout, ha=ha)
+    _refuse_a_new_layout(spec_path, running, planned)
+    wanted = {(c.name, c.ports) for c in planned}
     if wanted != {(c.name, c.ports) for c in running}:
         raise UsageError(
             f"{spec_path}: the stack: section changed (ports or components); "

@@ -7,7 +7,7 @@ Everything binds 127.0.0.1 by default.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -64,10 +64,16 @@ class NodeExporterComponent(Component):
 
 
 class ReceiverComponent(Component):
-    """The built-in webhook receiver (also the Slack-compatible sink) and its SMTP sink."""
+    """The built-in webhook receiver (also the Slack-compatible sink) and its SMTP sink.
+
+    ``process: hosted`` (the default): when the stack runs the console, the console's process serves
+    the receiver too, on the receiver's own ports (one Python process fewer, ~27 MB of RSS); without
+    the console it runs on its own. ``process: own``: always its own process.
+    """
 
     port: Port = ports.RECEIVER
     smtp_port: Port = ports.RECEIVER_SMTP
+    process: Literal["hosted", "own"] = "hosted"
 
 
 class ConsoleAuth(StrictModel):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tocsin.stack._http import HTTPFailure, request
@@ -47,12 +47,16 @@ class Health:
 
 
 class Prober(threading.Thread):
-    """Probes ``url()`` for the process ``pid()`` says is current; results in :attr:`health`."""
+    """Probes ``urls`` for the process ``pid()`` says is current; results in :attr:`health`.
+
+    A process that serves several components (the console hosting the receiver) has one URL each: it
+    answers only when every one of them does.
+    """
 
     def __init__(
         self,
         name: str,
-        url: str,
+        urls: Sequence[str],
         pid: Callable[[], int | None],
         liveness: Liveness,
         stop: threading.Event,
@@ -61,7 +65,7 @@ class Prober(threading.Thread):
     ) -> None:
         """``ready_pid``: a process that already passed its readiness check (no start grace for it)."""
         super().__init__(daemon=True, name=f"probe:{name}")
-        self._url, self._pid, self._liveness, self._stop = url, pid, liveness, stop
+        self._urls, self._pid, self._liveness, self._stop = tuple(urls), pid, liveness, stop
         self.health = Health(ready_pid, answered=True) if ready_pid else Health()
         self._spawned: dict[int, float] = {}
 
@@ -76,14 +80,18 @@ class Prober(threading.Thread):
         now = time.monotonic()
         last = self.health if self.health.pid == pid else Health(pid, checked_at=now)
         first_seen = self._spawned.setdefault(pid, now)
-        try:
-            status, _ = request("GET", self._url, timeout=self._liveness.timeout)
-            error = "" if status < 500 else f"HTTP {status}"
-        except HTTPFailure as exc:
-            error = str(exc)
+        error = next(filter(None, map(self._fails, self._urls)), "")
         if self._pid() != pid:  # restarted while we waited: this result is about the old process
             return self.health
         if not error:
             return Health(pid, True, 0, "", time.monotonic())
         counts = last.answered or now - first_seen > self._liveness.grace
         return Health(pid, last.answered, last.failures + counts, error, time.monotonic())
+
+    def _fails(self, url: str) -> str:
+        """'' when ``url`` answers, else why not."""
+        try:
+            status, _ = request("GET", url, timeout=self._liveness.timeout)
+        except HTTPFailure as exc:
+            return str(exc)
+        return "" if status < 500 else f"GET {url}: HTTP {status}"

@@ -69,15 +69,15 @@ def ensure_ports_free(components: Sequence[Component]) -> None:
         raise StackError("port already in use: " + ", ".join(taken) + f" ({_HINT})")
 
 
-def explain_bind_failure(component: Component, log_tail: str) -> str:
-    """The message for a component that died at start because one of its ports was taken after the check.
+def explain_bind_failure(components: Sequence[Component], log_tail: str) -> str:
+    """The message for a process that died at start because one of its ports was taken after the check.
 
+    ``components`` are what the process serves: one component, or the console and the receiver it hosts.
     '' when its log does not say so.
     """
     if "address already in use" not in log_tail.lower():
         return ""
-    taken = [
-        _where(component.host, p, component.name) for p in component.ports if _port_taken(component.host, p)
-    ]
-    where = ", ".join(taken) or f"{component.host}:{component.port} ({component.name})"
+    taken = [_where(c.host, p, c.name) for c in components for p in c.ports if _port_taken(c.host, p)]
+    first = components[0]
+    where = ", ".join(taken) or f"{first.host}:{first.port} ({first.name})"
     return f"port already in use: {where}, taken after tocsin checked it ({_HINT})"

@@ -35,6 +35,8 @@ class ComponentStatus:
     uptime: float | None
     restarts: int
     note: str = ""
+    #: the component whose process serves this one ('' when it has its own)
+    hosted_by: str = ""
 
     @property
     def up(self) -> bool:
@@ -87,6 +89,9 @@ def _component(name: str, c: dict[str, Any], now: float, failure: str) -> Compon
         state, note = "not answering", failure
     else:
         state = "up"
+    hosted_by = str(c.get("hosted_by") or "")
+    if hosted_by and state == "up":
+        note = f"hosted by the {hosted_by} (same process)"
     uptime = now - float(c.get("started_at") or now) if alive else None
     return ComponentStatus(
         name,
@@ -97,6 +102,7 @@ def _component(name: str, c: dict[str, Any], now: float, failure: str) -> Compon
         uptime,
         int(c.get("restarts") or 0),
         note,
+        hosted_by,
     )
 
 

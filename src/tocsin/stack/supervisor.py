@@ -74,6 +74,8 @@ def _tied_to_this_thread(argv: Sequence[str]) -> list[str]:
 class _Child:
     component: Component
     log: RotatingFile
+    #: components its process serves besides its own (the receiver in the console), each with its log
+    hosted: tuple[tuple[Component, RotatingFile], ...] = ()
     proc: subprocess.Popen[bytes] | None = None
     ref: ProcessRef | None = None
     started_at: float = 0.0
@@ -100,8 +102,14 @@ class _Child:
             return "starting"
         return "up" if health.failures == 0 else "not answering"
 
-    def to_json(self) -> dict[str, Any]:
-        c = self.component
+    @property
+    def served(self) -> tuple[Component, ...]:
+        """Every component this process serves: its own first, then the hosted ones."""
+        return (self.component, *(c for c, _ in self.hosted))
+
+    def to_json(self, c: Component | None = None) -> dict[str, Any]:
+        """The state entry of its own component, or of ``c``, one it hosts (same process, same state)."""
+        c = c or self.component
         running = self.proc is not None and self.proc.poll() is None
         health = self.prober.health if self.prober else None
         return {
@@ -117,6 +125,7 @@ class _Child:
             "state": self.state(),
             "last_exit": self.last_exit,
             "probe_error": health.error if health and health.failures else "",
+            "hosted_by": c.hosted_by,
         }
 
 
@@ -166,7 +175,7 @@ class Supervisor:
                     "status": self._status,
                     "error": self._error,
                     "supervisor": me.to_json(),
-                    "components": {ch.component.name: ch.to_json() for ch in self._children},
+                    "components": self._entries(),
                     "options": self.options,
                     "updated_at": time.time(),
                 },
@@ -176,6 +185,9 @@ class Supervisor:
             for child in self._children:
                 if child.ref is not None and child.proc is not None and child.proc.poll() is None:
                     child.ref.write_pid_file(self.layout, parents=False)
+                    for hosted, _ in child.hosted:  # `down` finds the process under either name
+                        ref = ProcessRef(hosted.name, child.ref.pid, child.ref.create_time)
+                        ref.write_pid_file(self.layout, parents=False)
         except OSError as exc:
             message = explain_os_error(exc, "cannot write the stack's state")
             if message != self._write_failed:
@@ -184,6 +196,13 @@ class Supervisor:
         else:
             self._write_failed = ""
         self._last_states = [ch.state() for ch in self._children]
+
+    def _entries(self) -> dict[str, dict[str, Any]]:
+        """One state entry per component, in plan order; a hosted one shares its host's process."""
+        owner = {c.name: (ch, c) for ch in self._children for c in ch.served}
+        return {
+            c.name: owner[c.name][0].to_json(owner[c.name][1]) for c in self._components if c.name in owner
+        }
 
     # --- processes -------------------------------------------------------------------------------------
     def _spawn(self, child: _Child) -> None:
@@ -205,6 +224,10 @@ class Supervisor:
         child.pumps = [p for p in child.pumps if p.is_alive()] + [pump]
         child.proc, child.started_at, child.restart_at, child.kill_at = proc, time.time(), None, None
         child.ref = ProcessRef.of(c.name, proc.pid)
+        for _, log in child.hosted:
+            log.write(
+                f"--- tocsin: served by {c.name} (pid {proc.pid}) from {time.strftime('%FT%T%z')}\n".encode()
+            )
 
     def start(self) -> None:
         """Lock the state dir, check the ports, then start every component (readiness is awaited together)."""
@@ -213,20 +236,42 @@ class Supervisor:
             self._own_lock = True
         try:
             self.layout.make()
-            self._children = [_Child(c, RotatingFile(self.layout.log(c.name))) for c in self._components]
+            self._children = [
+                _Child(
+                    c,
+                    RotatingFile(self.layout.log(c.name)),
+                    tuple(
+                        (h, RotatingFile(self.layout.log(h.name)))
+                        for h in self._components
+                        if h.hosted_by == c.name
+                    ),
+                )
+                for c in self._components
+                if not c.hosted_by
+            ]
         except OSError as exc:
             raise StackError(explain_os_error(exc, "cannot prepare the state dir")) from None
-        ensure_ports_free([ch.component for ch in self._children])
+        orphans = {c.name for c in self._components if c.hosted_by} - {
+            c.name for ch in self._children for c, _ in ch.hosted
+        }
+        if orphans:  # a hand-written plan: nothing would serve them
+            raise StackError(f"no component of the plan hosts {', '.join(sorted(orphans))}")
+        ensure_ports_free(self._components)
         self._has_config = os.path.lexists(self.layout.current)
         for child in self._children:
             self._spawn(child)
         self._write_state()
 
-    def _ready(self, child: _Child) -> bool:
+    @staticmethod
+    def _answers(c: Component) -> bool:
         try:
-            return request("GET", child.component.url + child.component.ready_path)[0] == 200
+            return request("GET", c.url + c.ready_path)[0] == 200
         except HTTPFailure:
             return False
+
+    def _ready(self, child: _Child) -> bool:
+        """Its process is ready when every component it serves answers its readiness URL."""
+        return all(self._answers(c) for c in child.served)
 
     def wait_ready(self, timeout: float = 30.0) -> None:
         """Block until every component answers its readiness URL; StackError naming the laggards if not."""
@@ -240,7 +285,7 @@ class Supervisor:
                     child.pumps[-1].join(timeout=1)
                     last = tail(child.log.path)
                     raise StackError(
-                        explain_bind_failure(child.component, last)
+                        explain_bind_failure(child.served, last)
                         or f"{child.component.name} exited with code {code} at start; last lines of "
                         f"{child.log.path}:\n{last}"
                     )
@@ -248,7 +293,10 @@ class Supervisor:
                     waiting.remove(child)
             if waiting and time.monotonic() > deadline:
                 names = ", ".join(
-                    f"{c.component.name} ({c.component.url}{c.component.ready_path})" for c in waiting
+                    f"{c.name} ({c.url}{c.ready_path})"
+                    for child in waiting
+                    for c in child.served
+                    if not self._answers(c)
                 )
                 raise StackError(f"not ready after {timeout:.0f}s: {names} (see {self.layout.logs})")
             if waiting:
@@ -256,10 +304,14 @@ class Supervisor:
 
     def _start_probes(self) -> None:
         for child in self._children:
-            c = child.component
-            url, pid = c.url + c.health_path, child.running_pid()
+            urls = [c.url + c.health_path for c in child.served]  # a hung receiver restarts its host
             child.prober = Prober(
-                c.name, url, child.running_pid, self.liveness, self._probes_stop, ready_pid=pid
+                child.component.name,
+                urls,
+                child.running_pid,
+                self.liveness,
+                self._probes_stop,
+                ready_pid=child.running_pid(),
             )
             child.prober.start()
 
@@ -421,10 +473,12 @@ class Supervisor:
             for pump in child.pumps:
                 pump.join(timeout=1)
             child.log.close()
+            for _, log in child.hosted:
+                log.close()
         self._status = "failed" if self._error else "stopped"
         if not self.gone and not self._wiped():  # never write into a state dir that is no longer ours
             self._write_state()
-            for name in [*(ch.component.name for ch in self._children), "supervisor"]:
+            for name in [*(c.name for c in self._components), "supervisor"]:
                 try:
                     self.layout.pid_file(name).unlink(missing_ok=True)
                 except OSError:
@@ -448,7 +502,8 @@ class Supervisor:
                 child.proc.kill()
                 child.proc.wait()
                 note = f"still running {timeout:.0f}s after SIGTERM: killed"
-            child.log.write(f"--- tocsin: {note}\n".encode())
+            for log in (child.log, *(log for _, log in child.hosted)):
+                log.write(f"--- tocsin: {note}\n".encode())
 
     def serve(
         self,
