@@ -8,7 +8,9 @@
    the frame after every panel is drawn (navigation start = 0). Goal ≤ 1 s. Reference in the same run:
    the same dashboard's queries sent one after the other from Python (what a naive backend does).
 3. **Stack RSS with the console**: ``tocsin up --detach`` on a spec with every component, RSS of all
-   processes after 2 s of scraping. Goal ≤ 180 MB.
+   processes after 2 s of scraping (``/proc/<pid>/smaps_rollup``, tests/stack/_rss.py). Goal ≤ 180 MB.
+   Both layouts in the same run, interleaved: the receiver hosted by the console's process (the
+   default) and in its own (``stack.receiver.process: own``, the layout before).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from typing import Any
 
 import httpx
 import orjson
-import psutil
 from _common import write_results
 from stack_startup import SPEC as STARTUP_SPEC
 from stack_startup import _port
@@ -36,6 +37,9 @@ from tocsin.views._time import choose_step, parse_time
 from tocsin.views.model import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.stack._rss import rss_mb, stack_rss_mb  # noqa: E402
+
 REPEATS = 5
 HOURS, RESOLUTION = 6, 15
 ROUTES = ("/", "/api/books", "/api/search", "/api/download", "/health")
@@ -259,7 +263,7 @@ def measure_paint() -> dict[str, Any]:
             paint = _browser_paint(console_url)
             serial = [_serial_reference(prom_url, model) for _ in range(REPEATS)]
             parallel = [_backend_parallel(console_url) for _ in range(REPEATS)]
-            console_rss = psutil.Process(console.pid).memory_info().rss / 2**20
+            console_rss = rss_mb(console.pid)
         finally:
             console.terminate()
             prometheus.terminate()
@@ -289,7 +293,7 @@ SPEC = STARTUP_SPEC.replace(
 
 
 def measure_stack_rss() -> dict[str, Any]:
-    """``tocsin up --detach`` with the console; RSS of every process after 2 s of scraping."""
+    """``tocsin up --detach`` with the console, both receiver layouts in turn; RSS after 2 s of scraping."""
     names = (
         "prometheus",
         "alertmanager",
@@ -300,27 +304,28 @@ def measure_stack_rss() -> dict[str, Any]:
         "smtp",
         "console",
     )
-    runs = []
+    runs: dict[str, list[dict[str, float]]] = {"hosted": [], "own": []}
     for _ in range(3):
-        with tempfile.TemporaryDirectory() as tmp:
-            spec = Path(tmp) / "tocsin.yaml"
-            spec.write_text(SPEC.format(**{n: _port() for n in names}))
-            tocsin = [sys.executable, "-m", "tocsin"]
-            subprocess.run(
-                [*tocsin, "up", str(spec), "--profile", "fast", "--detach"], check=True, capture_output=True
-            )
-            try:
-                time.sleep(2)
-                state = orjson.loads((Path(tmp) / "state" / "run" / "state.json").read_bytes())
-                pids = {n: c["pid"] for n, c in state["components"].items()} | {
-                    "supervisor": state["supervisor"]["pid"]
-                }
-                rss = {n: psutil.Process(pid).memory_info().rss / 2**20 for n, pid in pids.items()}
-            finally:
-                subprocess.run([*tocsin, "down", str(spec)], capture_output=True)
-            runs.append(rss)
-    keys = runs[0].keys()
-    median = {k: round(statistics.median(r[k] for r in runs), 1) for k in keys}
+        for layout in runs:
+            with tempfile.TemporaryDirectory() as tmp:
+                spec = Path(tmp) / "tocsin.yaml"
+                text = SPEC.format(**{n: _port() for n in names})
+                if layout == "own":
+                    text = text.replace("smtp_port: ", "process: own, smtp_port: ")
+                spec.write_text(text)
+                tocsin = [sys.executable, "-m", "tocsin"]
+                argv = [*tocsin, "up", str(spec), "--profile", "fast", "--detach"]
+                subprocess.run(argv, check=True, capture_output=True)
+                try:
+                    time.sleep(2)
+                    runs[layout].append(stack_rss_mb(Path(tmp) / "state"))
+                finally:
+                    subprocess.run([*tocsin, "down", str(spec)], capture_output=True)
+    return {layout: _median_rss(layout_runs) for layout, layout_runs in runs.items()}
+
+
+def _median_rss(runs: list[dict[str, float]]) -> dict[str, Any]:
+    median = {k: round(statistics.median(r[k] for r in runs), 1) for k in sorted(runs[0])}
     total = round(statistics.median(sum(r.values()) for r in runs), 1)
     return {
         "processes_rss_mb": median,
@@ -336,7 +341,8 @@ def main() -> None:
         "what": "console: JS shipped (gzip), time to the last of 12 panels painted in Chromium over 6 h "
         "at 15 s, and the stack's RSS with the console",
         **paint,
-        "stack_with_console": stack,
+        "stack_with_console": stack["hosted"],
+        "stack_with_console_receiver_in_its_own_process": stack["own"],
         "ratios": {
             "serial_queries_over_console_paint": round(
                 paint["queries_serial_from_python_ms"] / paint["last_panel_painted_ms"]["median"], 2
@@ -350,7 +356,7 @@ def main() -> None:
         "meets_targets": {
             "js": paint["js"]["total_gzip_kb"] <= 100,
             "paint": paint["last_panel_painted_ms"]["median"] <= 1000,
-            "rss": stack["total_rss_mb"] <= 180,
+            "rss": stack["hosted"]["total_rss_mb"] <= 180,
         },
         "load_average_1m": round(os.getloadavg()[0], 1),
         "note": "paint is measured from navigation start (HTML, CSS, uPlot, console.js, one batched data "

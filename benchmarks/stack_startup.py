@@ -25,6 +25,9 @@ from tocsin.stack.components import Component, StackLayout, StackSettings, build
 from tocsin.stack.config import install_bundle
 from tocsin.stack.state import read_state
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.stack._rss import rss_mb, stack_rss_mb
+
 REPEATS = 3
 
 
@@ -71,13 +74,7 @@ def _settings(root: Path) -> StackSettings:
 
 
 def _rss_mb(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            total += psutil.Process(pid).memory_info().rss
-        except psutil.Error:
-            pass
-    return total / 2**20
+    return sum(rss_mb(pid) for pid in pids)
 
 
 def _pss_mb(pids: list[int]) -> float:
@@ -101,12 +98,12 @@ def run_tocsin() -> dict[str, float]:
         ready = time.monotonic() - started
         time.sleep(2)  # a few scrapes and evaluations: steady-state memory, not the empty start
         state = read_state(layout) or {}
-        pids = [c["pid"] for c in state["components"].values()]
+        rss = stack_rss_mb(layout.root)
         result = {"ready_seconds": ready}
-        result |= {f"{name}_rss_mb": _rss_mb([c["pid"]]) for name, c in state["components"].items()}
-        result["supervisor_rss_mb"] = _rss_mb([state["supervisor"]["pid"]])
-        result["components_rss_mb"] = _rss_mb(pids)
-        result["total_rss_mb"] = result["components_rss_mb"] + result["supervisor_rss_mb"]
+        result |= {f"{name}_rss_mb": mb for name, mb in rss.items()}
+        result["components_rss_mb"] = sum(mb for name, mb in rss.items() if name != "supervisor")
+        result["total_rss_mb"] = sum(rss.values())
+        pids = [c["pid"] for c in state["components"].values() if not c.get("hosted_by")]
         result["total_pss_mb"] = _pss_mb([*pids, state["supervisor"]["pid"]])
         control.down(layout)
         return result
