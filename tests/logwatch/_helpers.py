@@ -354,3 +354,26 @@ def load_yaml(path: Path, section: str | None = None) -> LogsConfig:
 
     config: LogsConfig = watch_config(str(path), section)
     return config
+
+
+def fill_disk(disk: Path) -> Path:
+    """Fill ``disk`` to the last byte; the filler's path (delete it to free the space)."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def counted_then_full(watcher: WatcherProcess, log: Path, disk: Path) -> Path:
+    """Start ``watcher``, let it count 1000 lines written to ``log``, then fill ``disk`` (see
+    :func:`fill_disk`)."""
+    watcher.start()
+    first = write_lines(log, 1000)
+    watcher.wait_caught_up(first.lines)
+    return fill_disk(disk)

@@ -7,13 +7,18 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from tests.conftest import wait_for
-from tests.logwatch._helpers import WatcherProcess, line, load_yaml, seed_config, write_lines
+from tests.logwatch._helpers import (
+    WatcherProcess,
+    counted_then_full,
+    fill_disk,
+    line,
+    load_yaml,
+    seed_config,
+)
 from tests.logwatch.test_seed003 import _samples
 
 from tocsin.cli import main
@@ -22,41 +27,11 @@ from tocsin.logwatch import CHECKPOINT_NAME, LogStore, Watcher
 from tocsin.logwatch._state import write_checkpoint
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs: a disk that really fills up."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def _fill(disk: Path) -> Path:
-    """Fill ``disk`` to the last byte; the filler's path (delete it to free the space)."""
-    filler = disk / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while os.write(fd, b"\0" * 4096):
-            pass
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_a_short_write_on_a_full_disk_leaves_the_old_checkpoint_whole(small_disk: Path) -> None:
     path = small_disk / CHECKPOINT_NAME
     write_checkpoint(path, {"version": 2, "files": {}, "counts": {}})
     old = path.read_bytes()
-    filler = _fill(small_disk)
+    filler = fill_disk(small_disk)
     big = {"version": 2, "files": {}, "counts": {"stats": {f"k{i}": i for i in range(100_000)}}}
     with pytest.raises(OSError):
         write_checkpoint(path, big)  # before: 8 KiB written, the rest ignored, renamed over the good one
@@ -78,10 +53,7 @@ def test_a_full_disk_pauses_the_watcher_which_then_resumes_exactly(
     config.write_text(seed_config(str(log), store=store, retention="3650d"))
     watcher = WatcherProcess(config, small_disk / "state")
     with watcher:
-        watcher.start()
-        first = write_lines(log, 1000)
-        watcher.wait_caught_up(first.lines)
-        filler = _fill(small_disk)
+        filler = counted_then_full(watcher, log, small_disk)
         with open(log, "ab") as f:
             f.write(b"".join(line(i)[0] for i in range(1000, 3000)))
 

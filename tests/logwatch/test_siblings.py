@@ -51,6 +51,15 @@ def test_siblings_there_at_the_first_start_are_history_and_others_are_never_read
     w.close()
 
 
+def test_siblings_are_history_after_a_first_start_stopped_before_its_first_poll(tmp_path: Path) -> None:
+    (tmp_path / "app.log.1").write_bytes(_lines(0, 7))
+    (tmp_path / "app.log").write_bytes(_lines(100, 5))
+    _watcher(tmp_path, "app.log").close()  # its first checkpoint is saved: it knows no file yet
+    w = _watcher(tmp_path, "app.log")
+    assert _drain(w) == (5, 5.0)  # before: the empty state saved for the glob made app.log.1 new
+    w.close()
+
+
 def test_rotations_while_the_watcher_is_down_are_read_after_restart(tmp_path: Path) -> None:
     log = tmp_path / "app.log"
     log.write_bytes(_lines(0, 10))

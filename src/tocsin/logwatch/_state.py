@@ -6,6 +6,12 @@ file written to a temporary name, fsynced, renamed over the old one, and the
 directory fsynced. ``/metrics`` serves the values of the last checkpoint, so
 what Prometheus saw never runs ahead of what a restart resumes from (a counter
 that went backwards would read as a reset).
+
+Each checkpoint carries an ``epoch`` (random, chosen when a state directory
+starts without one, kept ever after) and a ``seq`` (one more at every save):
+the log store commits a copy of the checkpoint with its rows, and at a restart
+that copy wins over the file only if it is of the same epoch and newer — the
+file's rename was what a ``kill -9`` interrupted.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import json
 import math
 import os
 import threading
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +37,9 @@ __all__ = [
     "CHECKPOINT_VERSION",
     "Counts",
     "CountsCollector",
+    "Saved",
+    "encode_checkpoint",
+    "new_epoch",
     "parse_checkpoint",
     "read_checkpoint",
     "write_checkpoint",
@@ -130,21 +140,33 @@ def _finite(value: object) -> float:
 
 @dataclass
 class Saved:
-    """A checkpoint read back: its version, the files of each source (by source key), the counts."""
+    """A checkpoint read back: its version, the files of each source (by source key), the counts, and
+    which save it was (``epoch``, ``seq``: empty and None in a checkpoint written before they were)."""
 
     version: int
     files: dict[str, list[dict[str, object]]]
     counts: Counts
+    epoch: str = ""
+    seq: int | None = None
 
 
-def write_checkpoint(path: Path, data: dict[str, Any]) -> None:
-    """Atomically replace ``path``: temp file written in full, fsynced, renamed, directory fsynced.
+def new_epoch() -> str:
+    return uuid.uuid4().hex
+
+
+def encode_checkpoint(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, separators=(",", ":"), allow_nan=False).encode()
+
+
+def write_checkpoint(path: Path, data: dict[str, Any] | bytes) -> None:
+    """Atomically replace ``path`` with ``data`` (or its :func:`encode_checkpoint`): temp file written in
+    full, fsynced, renamed, directory fsynced.
 
     A short write (a disk filling up) continues until every byte is written or the disk says no
     (OSError); then the temporary file is removed and ``path`` is left as it was.
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    payload = memoryview(json.dumps(data, separators=(",", ":"), allow_nan=False).encode())
+    payload = memoryview(data if isinstance(data, bytes) else encode_checkpoint(data))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
         while payload:
@@ -189,7 +211,13 @@ def parse_checkpoint(text: str | bytes, where: str) -> Saved:
             isinstance(v, list) and all(isinstance(e, dict) for e in v) for v in files.values()
         ):
             raise ValueError("files is not an object of lists of file entries")
-        saved = Saved(int(data["version"]), files, Counts.from_json(data.get("counts", {})))
+        epoch, seq = data.get("epoch", ""), data.get("seq")
+        if not isinstance(epoch, str):
+            raise ValueError(f"epoch {epoch!r} is not a string")
+        if seq is not None and (isinstance(seq, bool) or not isinstance(seq, int) or seq < 0):
+            raise ValueError(f"seq {seq!r} is not a save number")
+        counts = Counts.from_json(data.get("counts", {}))
+        saved = Saved(int(data["version"]), files, counts, epoch, seq)
         from ._filestate import FileState
 
         for entries in files.values():

@@ -92,6 +92,11 @@ class Tail:
 
     # ------------------------------------------------------------------------------------ persistence
 
+    @property
+    def started(self) -> bool:
+        """Restored from a checkpoint, or polled: what it knows is worth saving."""
+        return self._restored or not self._first_poll
+
     def state(self) -> list[dict[str, object]]:
         return [f.to_json() for f in self.files.values()]
 

@@ -1,11 +1,15 @@
 """The watcher: tails → one-pass matching → counts, store rows → one checkpoint per poll.
 
 Per poll: every source's :class:`~._tail.Tail` emits blocks of complete lines; each block is
-counted by :meth:`~._source.Source.process`. Then the lines are added to the store (if it is on)
-and the checkpoint — positions *and* counts — is written atomically to a JSON file, and only then
-``/metrics`` shows the new values. A crash anywhere in between resumes from the previous checkpoint
-and recounts exactly the lines it had not saved; lines stored but not yet checkpointed are stored
-again under the same (generation, offset) key, which the store ignores.
+counted by :meth:`~._source.Source.process`. Then the lines are added to the store (if it is on),
+in one transaction with a copy of the checkpoint — positions *and* counts — which is then written
+atomically to a JSON file, and only then ``/metrics`` shows the new values. A crash before the
+store's commit resumes from the previous checkpoint and recounts exactly the lines it had not
+saved; a crash after it, before the file's rename, resumes from the store's copy (same epoch, next
+``seq``), so the store never holds a line twice. (Its (generation, offset) keys alone cannot tell:
+a file that appeared or was truncated since the last checkpoint gets new generations at a restart.)
+A state directory's first checkpoint file is written before anything is read: it names the epoch a
+store copy must have to be trusted, so moving the file away still starts over.
 
 When the checkpoint cannot be written (disk full, I/O error), nothing is lost: the watcher stops
 reading, keeps serving the last saved values, sets ``logwatch_checkpoint_failing`` to 1 and tries
@@ -29,6 +33,9 @@ from ._state import (
     CHECKPOINT_VERSION,
     Counts,
     CountsCollector,
+    Saved,
+    encode_checkpoint,
+    new_epoch,
     parse_checkpoint,
     read_checkpoint,
     write_checkpoint,
@@ -64,6 +71,8 @@ class Watcher:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.base_dir = Path(config.base_dir if base_dir is None else base_dir)
         self.checkpoint_path = self.state_dir / CHECKPOINT_NAME
+        self._state_key = str(self.state_dir.resolve())  # whose checkpoint copies, in a shared store
+        self._epoch, self._seq = new_epoch(), 0
         self.counts = Counts()
         self.collector = CountsCollector(config.patterns)
         self.sources = [
@@ -92,11 +101,14 @@ class Watcher:
         self._old_checkpoint = False
         self._polled = False
         self.loki = LokiShipper(config.loki, self.base_dir) if config.loki else None
-        self._restore()
+        first = self._restore()
         for source in self.sources:  # every level's counter exists from the start, at 0
             for level in source.levels:
                 self.counts.lines.setdefault((source.name, level), 0)
-        self._publish()
+        if first:
+            self.checkpoint()  # the epoch, on disk before any store copy names it (reading waits for it)
+        else:
+            self._publish()
 
     @property
     def save_error(self) -> str:
@@ -113,18 +125,35 @@ class Watcher:
 
     # ------------------------------------------------------------------------------------ checkpoint
 
-    def _restore(self) -> None:
+    def _restore(self) -> bool:
+        """Load the last checkpoint; True if the state directory has no checkpoint file yet."""
         saved = read_checkpoint(self.checkpoint_path)
+        first = saved is None
+        if saved is not None and self.store is not None:
+            saved = self._newer_in_store(saved, self.store)
         if saved is None and self.store is not None:  # before version 2 it lived in the store
             text = self.store.load_checkpoint()
             saved = None if text is None else parse_checkpoint(text, f"{self.store.path} (checkpoint table)")
             self._old_checkpoint = saved is not None
         if saved is None:
-            return
+            return first
         self.counts = saved.counts
+        if saved.epoch:  # else a checkpoint from before epochs: this watcher's new one goes on
+            self._epoch, self._seq = saved.epoch, saved.seq or 0
         for source in self.sources:
             if source.key in saved.files:
                 source.tail.restore(saved.files[source.key], siblings_saved=saved.version >= 2)
+        return first
+
+    def _newer_in_store(self, saved: Saved, store: LogStore) -> Saved:
+        """The copy committed with the store's last rows if the checkpoint file is older: the watcher
+        was killed between that commit and the file's rename."""
+        text = store.watcher_checkpoint(self._state_key)
+        if text is None or not saved.epoch or saved.seq is None:
+            return saved
+        copy = parse_checkpoint(text, f"{store.path} (the checkpoint committed with the lines)")
+        newer = copy.epoch == saved.epoch and copy.seq is not None and copy.seq > saved.seq
+        return copy if newer else saved
 
     def checkpoint(self) -> bool:
         """Store the queued lines, then save positions and counts in one atomic write, then publish.
@@ -136,20 +165,27 @@ class Watcher:
             for stat in _TAIL_STATS:
                 counts.stats[stat] = counts.stats.get(stat, 0) + getattr(source.tail, stat)
                 setattr(source.tail, stat, 0)
-        data = {
-            "version": CHECKPOINT_VERSION,
-            "files": {s.key: s.tail.state() for s in self.sources},
-            "counts": counts.to_json(),
-        }
+        seq = self._seq + 1
+        payload = encode_checkpoint(
+            {
+                "version": CHECKPOINT_VERSION,
+                "epoch": self._epoch,
+                "seq": seq,
+                # a tail neither restored nor polled yet is not saved: at a restart it starts afresh
+                "files": {s.key: s.tail.state() for s in self.sources if s.tail.started},
+                "counts": counts.to_json(),
+            }
+        )
         try:
             if self.store is not None and self._rows:
-                self.store.add(self._rows)
-            write_checkpoint(self.checkpoint_path, data)
+                self.store.add(self._rows, (self._state_key, payload.decode()))
+            write_checkpoint(self.checkpoint_path, payload)
         except (OSError, sqlite3.Error) as err:
             if self.store is not None and is_damaged(err):
-                self.store = quarantine(self.store)  # a new, empty store; its lines are added again below
+                self.store = quarantine(self.store)  # a new, empty store; its lines are added at the retry
             self._save_failed(err)
             return False
+        self._seq = seq
         if not self.saved:
             say("checkpoint saved again, reading goes on")
         self.saved, self._save_error = True, ""

@@ -1,11 +1,16 @@
 """The embedded log store: SQLite with an FTS5 index, retention by age, idempotent inserts.
 
-Each line is keyed by (file generation, byte offset) and inserted with ``OR IGNORE``,
-so the watcher can store a poll's lines first and save its checkpoint after: a crash
-in between stores the same lines again, which changes nothing. Commits are
-``synchronous=FULL``. A store that SQLite finds damaged (not a database, a malformed
-image) is moved aside as ``logs.db.damaged-<time>`` and a new one is started: the
-counters live in the checkpoint, not here, so they stay exact.
+A poll's rows are committed in one transaction together with a copy of the checkpoint
+the watcher saves right after (its file positions and counts): a ``kill -9`` between
+that commit and the checkpoint file's rename resumes from the copy, so no line is
+stored twice — a line's key, (file generation, byte offset), is only stable for the
+files a checkpoint knows, and a file seen since (a new one, a truncated one) gets new
+generations at a restart. Rows are still inserted with ``OR IGNORE`` on that key, so a
+save retried after a failure adds nothing twice either. Commits are ``synchronous=FULL``.
+
+A store that SQLite finds damaged (not a database, a malformed image) is moved aside as
+``logs.db.damaged-<time>`` and a new one is started: the counters live in the checkpoint
+file too, so they stay exact.
 
 ::
 
@@ -47,6 +52,7 @@ CREATE TABLE IF NOT EXISTS lines(
 );
 CREATE INDEX IF NOT EXISTS lines_ts ON lines(ts);
 CREATE TABLE IF NOT EXISTS checkpoint(id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS watcher_checkpoint(state_dir TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS lines_fts USING fts5(message, content='lines', content_rowid='id');
 CREATE TRIGGER IF NOT EXISTS lines_ad AFTER DELETE ON lines BEGIN
     INSERT INTO lines_fts(lines_fts, rowid, message) VALUES ('delete', old.id, old.message);
@@ -133,10 +139,26 @@ class LogStore:
     def close(self) -> None:
         self._db.close()
 
-    def add(self, rows: Iterable[Row]) -> int:
-        """Store rows (one transaction); rows already stored (same generation and offset) are skipped."""
+    def add(self, rows: Iterable[Row], checkpoint: tuple[str, str] | None = None) -> int:
+        """Store rows (one transaction); rows already stored (same generation and offset) are skipped.
+        ``checkpoint``: (state directory, checkpoint JSON) committed in the same transaction, the
+        positions and counts these rows bring the watcher of that state directory to."""
         with self._db:
-            return self._insert(rows)
+            added = self._insert(rows)
+            if checkpoint is not None:
+                self._db.execute(
+                    "INSERT INTO watcher_checkpoint(state_dir, data) VALUES (?, ?)"
+                    " ON CONFLICT(state_dir) DO UPDATE SET data = excluded.data",
+                    checkpoint,
+                )
+            return added
+
+    def watcher_checkpoint(self, state_dir: str) -> str | None:
+        """The checkpoint last committed by :meth:`add` for ``state_dir``."""
+        row = self._db.execute(
+            "SELECT data FROM watcher_checkpoint WHERE state_dir = ?", (state_dir,)
+        ).fetchone()
+        return None if row is None else str(row[0])
 
     def _insert(self, rows: Iterable[Row]) -> int:
         # One INSERT ... SELECT into the FTS index after the batch: ~4x faster than a per-row trigger.
