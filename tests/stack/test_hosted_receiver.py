@@ -119,6 +119,8 @@ def test_hosted_receiver_delivers_shows_in_status_refuses_a_new_layout_and_resta
     components = _components(project)
     assert components["receiver"]["pid"] == components["console"]["pid"]
     assert components["receiver"]["hosted_by"] == "console"
+    printed = {line.split()[0]: line for line in up.stdout.splitlines() if "│" in line}
+    assert f"{components['console']['pid']} (the console's)" in printed["receiver"], up.stdout
     assert "receiver" not in {r.name for r in marked_processes(project.root)}  # no process of its own
 
     # through the real Alertmanager: webhook, SMTP and Slack sinks of the hosted receiver

@@ -122,7 +122,10 @@ def print_targets(prometheus_url: str, settle: float = 8.0) -> None:
 
 def _print_ready(components: Mapping[str, Mapping[str, Any]], started: float) -> None:
     _console.print(f"stack ready in {time.monotonic() - started:.2f}s")
-    rows = [[name, c["url"], str(c["pid"])] for name, c in components.items()]
+    rows = [
+        [name, c["url"], f"{c['pid']} (the {c['hosted_by']}'s)" if c.get("hosted_by") else str(c["pid"])]
+        for name, c in components.items()
+    ]
     _table("components", ["component", "url", "pid"], rows)
     for url in _prometheus_urls(components)[:1]:
         try:

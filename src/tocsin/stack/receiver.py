@@ -1,7 +1,9 @@
 """tocsin's own alert receiver: an Alertmanager webhook, a Slack-compatible webhook and an SMTP sink.
 
-Run by the supervisor as its own process (``python -m tocsin.stack.receiver``) so that every kind of
-notification a spec can route to is delivered and stored locally, without the internet:
+Served by the console's process when the stack runs one (:func:`run`, in the console's event loop; see
+``tocsin.views.console.__main__``), else by the supervisor as its own process (``python -m
+tocsin.stack.receiver``), so that every kind of notification a spec can route to is delivered and
+stored locally, without the internet:
 
 - ``POST /webhook``            Alertmanager webhook (v4 payload) → ``notifications`` + ``deliveries``
 - ``POST /slack/<anything>``   Slack incoming-webhook payload → ``slack_messages`` (answers ``ok`` like Slack)
