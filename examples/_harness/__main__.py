@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         run.start()
         rows = play_scenario(run, faults=args.faults or None)
     if args.write:
-        write_rows(args.name, rows, wall_s=time.monotonic() - started)
+        write_rows(args.name, rows, wall_s=time.monotonic() - started, notes=run.notes)
         write_page()
     return 0 if all(r.ok for r in rows if not r.false_alert) and not any(r.false_alert for r in rows) else 1
 

@@ -28,8 +28,10 @@ PLANNED = ("ocr_service", "kpi_system", "ebook_flask", "order_archiver", "coachi
 PAGE = ROOT / "docs" / "detection.md"
 
 
-def write_rows(example: str, rows: Iterable[Row], *, wall_s: float, directory: Path = DATA) -> Path:
-    """The rows of one run as ``<directory>/<example>.json``."""
+def write_rows(
+    example: str, rows: Iterable[Row], *, wall_s: float, notes: Iterable[str] = (), directory: Path = DATA
+) -> Path:
+    """The rows of one run as ``<directory>/<example>.json`` (``notes``: how it ran, for the reader)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{example}.json"
     record = {
@@ -37,6 +39,7 @@ def write_rows(example: str, rows: Iterable[Row], *, wall_s: float, directory: P
         "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load_average": round(os.getloadavg()[0], 1),
         "wall_s": round(wall_s, 1),
+        **({"notes": list(notes)} if notes else {}),
         "rows": [r.as_dict() for r in rows],
     }
     path.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -60,7 +63,8 @@ def _section(record: dict[str, Any]) -> list[str]:
         f"Measured {record['measured_at']}, load average {record['load_average']} on 2 cores, "
         f"{record['wall_s']:.0f} s for the whole run (`tests/examples/test_{example}_e2e.py`). "
         f"{ok} of {len(expected)} expected alerts fired in time and resolved; "
-        f"{len(false)} false alert{'s' if len(false) != 1 else ''}.",
+        f"{len(false)} false alert{'s' if len(false) != 1 else ''}."
+        + "".join(f" {note[:1].upper()}{note[1:]}." for note in record.get("notes", [])),
         "",
         "| fault | alert | severity | priority | receivers | budget | time to fire | time to resolve "
         "| result |",

@@ -109,6 +109,12 @@ def pick_ports(wanted: Mapping[str, int], *, usual: bool) -> dict[str, int]:
     return chosen
 
 
+def _renice(nice: int) -> None:
+    """In a child before exec: take niceness ``nice``, or keep the usual one when not permitted."""
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
 @dataclass
 class Started:
     """A process the run started, in a session of its own (stopped as a group)."""
@@ -151,6 +157,8 @@ class ExampleRun:
     spec: Path
     values: dict[str, str]
     started: list[Started] = field(default_factory=list)
+    #: what a reader of the run's record should know about how it ran (a priority that could not be raised)
+    notes: list[str] = field(default_factory=list)
     traffic: Started | None = None
     stack_up: bool = False
     _spec: Spec | None = None
@@ -218,14 +226,21 @@ class ExampleRun:
             )
         return done.stdout
 
-    def spawn(self, name: str, argv: list[str]) -> Started:
-        """Start a long-running command in a session of its own, output to ``out/<name>.txt``."""
+    def spawn(self, name: str, argv: list[str], *, nice: int = 0) -> Started:
+        """Start a long-running command in a session of its own, output to ``out/<name>.txt``; ``nice``
+        is its niceness from its first instruction on (so threads and children inherit it)."""
         args = [self.expand(a) for a in argv]
         output = self.run_dir / "out" / f"{name}.txt"
         with output.open("ab") as sink:
             proc = subprocess.Popen(
-                args, cwd=ROOT, env=self._env(), stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-            )
+                args, cwd=ROOT, env=self._env(), stdout=sink, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=(lambda: _renice(nice)) if nice else None,
+            )  # fmt: skip
+        if nice:
+            with contextlib.suppress(OSError):
+                got = os.getpriority(os.PRIO_PROCESS, proc.pid)
+                why = "" if got == nice else f", not {nice} (raising a priority needs root or CAP_SYS_NICE)"
+                self.notes.append(f"the {name} process ran at nice {got}{why}")
         return Started(name, proc, output)
 
     def tocsin(self, *args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
@@ -260,7 +275,7 @@ class ExampleRun:
         for process in self.scenario.processes:
             if process.after_stack != after_stack:
                 continue
-            started = self.spawn(process.name, process.command)
+            started = self.spawn(process.name, process.command, nice=process.nice)
             self.started.append(started)
             if process.ready:
                 self._wait_ready(started, self.expand(process.ready), timeout)

@@ -113,6 +113,10 @@ class Process(StrictModel):
     ready: Text | None = None
     #: start it once the stack runs (a batch scheduler pushing to the Pushgateway), not before
     after_stack: bool = False
+    #: its niceness (and its children's): below 0 gives a service whose latency the plan judges the CPU
+    #: share a dedicated host gives it, on a machine where other tests load both cores; it needs root
+    #: or CAP_SYS_NICE, without which the process runs at the usual priority and the run says so
+    nice: int = Field(0, ge=-20, le=19)
 
 
 class Link(StrictModel):

@@ -78,7 +78,7 @@ def _run_example(name: str, tmp_path: Path, faults: list[str] | None) -> list[Ro
         run.start()
         rows = play(run, faults=faults)
     if faults is None:  # a partial run does not replace the record of the whole scenario
-        write_rows(name, rows, wall_s=time.monotonic() - started)
+        write_rows(name, rows, wall_s=time.monotonic() - started, notes=run.notes)
         write_page()
     expected = [r for r in rows if not r.false_alert]
     assert expected, f"{name}: the scenario expects no alert"

@@ -4,6 +4,7 @@ the detection page."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from examples._harness import example_names, load_scenario
 from examples._harness.detection import build_page
 from examples._harness.observe import Row, skip_reason
-from examples._harness.run import EXAMPLES, move_ports, pick_ports
+from examples._harness.run import EXAMPLES, ExampleRun, move_ports, pick_ports
 from examples._harness.scenario import expand
 from examples._harness.timing import route_notifies
 
@@ -117,3 +118,14 @@ def test_a_privileged_fault_is_skipped_unless_root(monkeypatch: pytest.MonkeyPat
     assert skip_reason(faults["db-down"]) == ""
     monkeypatch.setattr("os.geteuid", lambda: 0)
     assert skip_reason(faults["volume-full"]) == ""
+
+
+def test_a_process_starts_at_its_niceness_and_the_run_notes_it(tmp_path: Path) -> None:
+    run = ExampleRun.prepare("order_archiver", tmp_path)
+    nicer = min(os.nice(0) + 5, 19)  # a niceness above one's own needs no privilege
+    started = run.spawn("sleeper", ["${python}", "-c", "import time; time.sleep(30)"], nice=nicer)
+    try:
+        assert os.getpriority(os.PRIO_PROCESS, started.proc.pid) == nicer
+    finally:
+        started.stop()
+    assert run.notes == [f"the sleeper process ran at nice {nicer}"]
