@@ -51,6 +51,10 @@ def _links(spec: Spec, alert: Alert) -> dict[str, str]:
     return links
 
 
+#: the longest expression a default description quotes
+_QUOTED_EXPR = 120
+
+
 def _annotations(spec: Spec, alert: Alert, level: str, comparison: Comparison | None) -> dict[str, str]:
     wait = alert.for_level(level)
     for_text = f" for {wait}" if wait else ""
@@ -64,6 +68,14 @@ def _annotations(spec: Spec, alert: Alert, level: str, comparison: Comparison | 
         )
     if "{{" in alert.expr or "}}" in alert.expr:
         description = f"The value is {{{{ $value | humanize }}}}{for_text}."
+    elif len(alert.expr) > _QUOTED_EXPR:
+        # a long expression (a pack's baseline rule is ~300 characters) buries the value in every
+        # notification; the expression is one click away (generatorURL, the console's alert page)
+        description = (
+            f"The condition holds{for_text}."
+            if comparison is None
+            else f"The value is {{{{ $value | humanize }}}}, {comparison} (the {level} threshold){for_text}."
+        )
     return {
         "summary": alert.summary or summary,
         "description": alert.description or description,
