@@ -64,3 +64,13 @@ def test_sdk_package_import_is_light(package: str) -> None:
     code = f"import sys, {package}; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", f"importing {package} imports {out.stdout.strip()}"
+
+
+def test_a_scrape_with_no_health_imports_no_health_package() -> None:
+    """Scrapes refresh the health gauges first; with no Health made, that must not import the health code."""
+    code = (
+        "import sys; from tocsin.sdk.exposition import Exposition; Exposition().respond(); "
+        "print(sorted(m for m in sys.modules if m.startswith('tocsin.sdk.health')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

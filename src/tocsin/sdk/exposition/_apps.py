@@ -72,13 +72,17 @@ class _MetricsASGIApp:
             return  # websockets have no metrics page; closing the scope refuses them
         from anyio import to_thread  # lazily: importing the package must stay light
 
+        method, authorization = scope.get("method", "GET"), _header(scope, b"authorization")
+        if self.exposition.refreshes and self.exposition.refused(method, authorization) is None:
+            await self.exposition.refresh()  # health checks run on this loop, never blocking it
         response = await to_thread.run_sync(
             lambda: self.exposition.respond(
-                scope.get("method", "GET"),
-                authorization=_header(scope, b"authorization"),
+                method,
+                authorization=authorization,
                 accept=_header(scope, b"accept"),
                 accept_encoding=_header(scope, b"accept-encoding"),
                 query_string=bytes(scope.get("query_string", b"")).decode("latin-1"),
+                refresh=False,
             )
         )
         await _send_response(send, response)
@@ -94,7 +98,8 @@ def make_asgi_app(
     """A pure ASGI app answering every HTTP request with the metrics page (see :class:`Exposition`).
 
     Rendering (reading the multiprocess files, compressing) runs in a worker
-    thread so a large page does not stall the event loop. In Starlette or
+    thread so a large page does not stall the event loop; health checks due for
+    a refresh are awaited on the loop before that. In Starlette or
     FastAPI, ``Route("/metrics", make_asgi_app())`` serves exactly
     ``/metrics``; ``app.mount("/metrics", ...)`` answers on ``/metrics/``
     (with a redirect from ``/metrics``, which Prometheus follows).

@@ -20,6 +20,7 @@ from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.exposition import choose_encoder
 
 from tocsin.errors import ConfigurationError
+from tocsin.sdk import _scrape
 from tocsin.sdk.multiprocess import ENV_VAR, MultiProcessCollector
 
 from ._auth import Auth
@@ -78,6 +79,11 @@ class Exposition:
     all processes whenever ``PROMETHEUS_MULTIPROC_DIR`` is set, as gunicorn and
     ``uvicorn --workers`` need; ``registry`` then lends its ``target_info`` and
     the constant labels of its tocsin metrics. ``gzip=False`` never compresses.
+
+    Before rendering, a scrape brings up to date what registered to be refreshed on scrapes
+    (a :class:`~tocsin.sdk.health.Health`'s check gauges): :meth:`respond` waits for that on
+    the caller's thread, an async front end awaits :meth:`refresh` and then calls
+    ``respond(..., refresh=False)``.
     """
 
     def __init__(
@@ -98,8 +104,37 @@ class Exposition:
         self._multiprocess = multiprocess
         self._collectors: dict[str, MultiProcessCollector] = {}
 
+    def _merged_path(self) -> str | None:
+        return os.environ.get(ENV_VAR) if self._multiprocess is not False else None
+
+    def _hooks(self) -> list[_scrape.ScrapeHook]:
+        if not _scrape.has_hooks():
+            return []
+        return _scrape.hooks_for(self.registry, merged=bool(self._merged_path()))
+
+    def refused(self, method: str, authorization: str | None) -> MetricsResponse | None:
+        """The answer to a request that gets no metrics (bad credentials, another method), else ``None``."""
+        if self.auth is not None and not self.auth.check(authorization):
+            return _plain(401, "unauthorized\n", [("WWW-Authenticate", self.auth.challenge)])
+        if method.upper() not in _ALLOWED_METHODS:
+            return _plain(405, "method not allowed\n", [("Allow", ", ".join(_ALLOWED_METHODS))])
+        return None
+
+    @property
+    def refreshes(self) -> bool:
+        """Whether a scrape of this exposition has anything to refresh before rendering."""
+        return bool(self._hooks())
+
+    async def refresh(self) -> None:
+        """Refresh what a scrape refreshes, on the running event loop (bounded; never raises)."""
+        await _scrape.refresh(self._hooks())
+
+    def refresh_sync(self) -> None:
+        """:meth:`refresh` from sync code, waiting on the hooks' own loop threads (bounded; never raises)."""
+        _scrape.refresh_sync(self._hooks())
+
     def _source(self) -> CollectorRegistry:
-        path = os.environ.get(ENV_VAR) if self._multiprocess is not False else None
+        path = self._merged_path()
         if not path:
             return self.registry
         collector = self._collectors.get(path)
@@ -118,12 +153,14 @@ class Exposition:
         accept: str | None = None,
         accept_encoding: str | None = None,
         query_string: str = "",
+        refresh: bool = True,
     ) -> MetricsResponse:
-        """Answer one request for the metrics page."""
-        if self.auth is not None and not self.auth.check(authorization):
-            return _plain(401, "unauthorized\n", [("WWW-Authenticate", self.auth.challenge)])
-        if method.upper() not in _ALLOWED_METHODS:
-            return _plain(405, "method not allowed\n", [("Allow", ", ".join(_ALLOWED_METHODS))])
+        """Answer one request for the metrics page (``refresh=False``: the caller awaited :meth:`refresh`)."""
+        refused = self.refused(method, authorization)
+        if refused is not None:
+            return refused
+        if refresh:
+            self.refresh_sync()
         source: Any = self._source()
         names = parse_qs(query_string).get("name[]") if query_string else None
         if names:

@@ -11,7 +11,11 @@ Why each piece:
   run, and **cache_ttl** reuses a result for a short while, so a storm of
   probes (load balancer + Kubernetes + people) cannot overload a dependency.
 - **metrics**: ``tocsin_health_check_up{check}`` and
-  ``tocsin_health_check_duration_seconds{check}`` so alerts can use them.
+  ``tocsin_health_check_duration_seconds{check}`` so alerts can use them,
+  **fresh at scrape time**: every ``/metrics`` front end of
+  :mod:`tocsin.sdk.exposition` runs the checks whose last result is older than
+  ``refresh_min_interval`` before it renders (through the same cache and
+  single-flight), so the gauges do not depend on something probing.
 
 Sync frameworks (Flask, Django) call :meth:`Health.check_sync`, which runs
 the same coroutine on one background event loop owned by the runner, so
@@ -32,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from tocsin.errors import ConfigurationError
+from tocsin.sdk import _scrape
 from tocsin.sdk.metrics import Metrics
 
 from ._check import DEFAULT_TIMEOUT, Check, CheckFailed, CheckResult, Observation
@@ -48,6 +53,8 @@ Probe = Literal["live", "ready", "all"]
 
 _log = logging.getLogger("tocsin.health")
 T = TypeVar("T")
+#: What a scrape waits beyond the longest check timeout (the runs themselves stop at their timeout).
+_SCRAPE_MARGIN = 0.25
 
 
 def _now() -> str:
@@ -90,6 +97,12 @@ class Health:
     ``live`` defaults to :func:`~tocsin.sdk.health.checks.uptime` alone: liveness
     must not depend on external systems, or one shared outage restarts every
     instance. ``cache_ttl=0`` disables caching (single-flight stays).
+
+    ``refresh_on_scrape`` (default on): a scrape of the metrics registry runs the
+    checks whose last result is older than ``refresh_min_interval`` seconds
+    (default 5) before the page is rendered, so ``tocsin_health_check_up`` is
+    current even when nothing probes; ``refresh_min_interval`` keeps a 1 s
+    scrape interval from querying the database every second.
     """
 
     def __init__(
@@ -100,6 +113,8 @@ class Health:
         timeout: float = DEFAULT_TIMEOUT,
         cache_ttl: float = 1.0,
         metrics: Metrics | None = None,
+        refresh_on_scrape: bool = True,
+        refresh_min_interval: float = 5.0,
     ) -> None:
         if live is None:
             from .checks import uptime
@@ -109,6 +124,8 @@ class Health:
             raise ConfigurationError(f"health timeout must be > 0 seconds, got {timeout}")
         if cache_ttl < 0:
             raise ConfigurationError(f"cache_ttl must be >= 0 seconds, got {cache_ttl}")
+        if refresh_min_interval < 0:
+            raise ConfigurationError(f"refresh_min_interval must be >= 0 seconds, got {refresh_min_interval}")
         self.live: tuple[Check, ...] = tuple(live)
         self.ready: tuple[Check, ...] = tuple(ready)
         for check in (*self.live, *self.ready):
@@ -122,7 +139,9 @@ class Health:
             raise ConfigurationError(f"health check names must be unique; repeated: {', '.join(duplicates)}")
         self.timeout = timeout
         self.cache_ttl = cache_ttl
+        self.refresh_min_interval = refresh_min_interval
         factory = own_metrics(metrics)
+        self.registry = factory.registry
         # Under gunicorn each probe reaches one worker: the check's state is the latest result of any
         # of them ("mostrecent"), not one series per worker that keeps its own stale value.
         self._up = factory.gauge(
@@ -142,6 +161,9 @@ class Health:
         self._portal: asyncio.AbstractEventLoop | None = None
         self._portal_thread: threading.Thread | None = None
         self._portal_lock = threading.Lock()
+        self._finished: dict[str, float] = {}  # check name -> monotonic time its latest run ended
+        if refresh_on_scrape:
+            _scrape.register(self)
 
     def checks(self, probe: Probe) -> tuple[Check, ...]:
         """The checks a probe runs."""
@@ -175,8 +197,36 @@ class Health:
             return self._submit(self.check(probe)).result()
         raise ConfigurationError("check_sync() would block this event loop; use `await health.check()` here")
 
+    @property
+    def refresh_bound(self) -> float:
+        """The longest a scrape waits for this runner's checks: the longest check timeout, plus a margin."""
+        timeouts = [c.timeout if c.timeout is not None else self.timeout for c in self.checks("all")]
+        return max(timeouts, default=self.timeout) + _SCRAPE_MARGIN
+
+    def _due(self) -> list[Check]:
+        oldest = time.monotonic() - self.refresh_min_interval
+        return [c for c in self.checks("all") if self._finished.get(c.name, -float("inf")) <= oldest]
+
+    async def refresh(self) -> None:
+        """Run the checks (liveness and readiness) whose latest result is older than ``refresh_min_interval``.
+
+        Called by the ``/metrics`` front ends before they render; results only go to the gauges.
+        """
+        due = self._due()
+        if due:
+            await asyncio.gather(*(self._result(c) for c in due))
+
+    def refresh_soon(self) -> Future[None] | None:
+        """:meth:`refresh` started on the runner's own loop thread (sync front ends wait on it);
+        ``None`` when no check is due, which spares the scrape a round trip to that thread."""
+        return self._submit(self.refresh()) if self._due() else None
+
     def close(self) -> None:
-        """Stop the background loop :meth:`check_sync` started (it is a daemon thread otherwise)."""
+        """Stop the background loop :meth:`check_sync` started (it is a daemon thread otherwise).
+
+        A closed runner is no longer refreshed by scrapes.
+        """
+        _scrape.unregister(self)
         with self._portal_lock:
             loop, self._portal = self._portal, None
             thread, self._portal_thread = self._portal_thread, None
@@ -224,6 +274,8 @@ class Health:
         current = self._inflight.get(name)
         if current is not None and current[1] is task:
             del self._inflight[name]
+        if not task.cancelled():
+            self._finished[name] = time.monotonic()
         if not task.cancelled() and task.exception() is None and self.cache_ttl:
             self._cache[name] = (time.monotonic() + self.cache_ttl, _as_cached(task.result()))
 
