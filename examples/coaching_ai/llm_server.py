@@ -24,6 +24,10 @@ from typing import Any
 
 __all__ = ["Behaviour", "serve"]
 
+#: Ids and latency jitter. Not the random module's global state: the tests serve this on a thread,
+#: and hypothesis fails a test whose global random state moves while it draws.
+_RNG = random.Random()
+
 MODELS = ("gpt-4o-mini", "gpt-4o")
 
 
@@ -89,7 +93,7 @@ def completion(body: dict[str, Any], factor: int) -> dict[str, Any]:
     content = " ".join([answer] * factor)
     prompt_tokens, completion_tokens = _tokens(prompt), _tokens(content)
     return {
-        "id": f"chatcmpl-{random.getrandbits(48):012x}",
+        "id": f"chatcmpl-{_RNG.getrandbits(48):012x}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": f"{body.get('model', 'gpt-4o-mini')}-2024-07-18",
@@ -169,7 +173,7 @@ class _Handler(BaseHTTPRequestHandler):
             answer = completion(body, behaviour.completion_factor)
         except (ValueError, TypeError) as exc:
             return self._error(400, str(exc), "invalid_request_error")
-        time.sleep(random.uniform(0.1, 0.3) + behaviour.latency)
+        time.sleep(_RNG.uniform(0.1, 0.3) + behaviour.latency)
         if behaviour.should_fail():
             if behaviour.error_status == 429:
                 return self._error(429, "Rate limit reached for requests", "requests")

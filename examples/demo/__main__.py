@@ -93,10 +93,11 @@ def write_spec(state: Path, ports: dict[str, int]) -> Path:
 def traffic(base: str, stop: threading.Event) -> None:
     """Browse, search, download and sometimes fail, at ~20 requests/s."""
     paths = ["/api/books/{}", "/api/books/{}/download?format=pdf", "/api/search?q=python", "/api/nowhere"]
+    rng = random.Random()  # not the module's global state: this runs on a thread of a test process too
     with httpx.Client(base_url=base, timeout=5) as client:
         while not stop.is_set():
-            path = random.choice(paths).format(random.randint(1, 1000))
-            if random.random() < 0.02:
+            path = rng.choice(paths).format(rng.randint(1, 1000))
+            if rng.random() < 0.02:
                 path = "/api/search?q=crash"
             with contextlib.suppress(httpx.HTTPError):
                 client.get(path)

@@ -44,6 +44,9 @@ def create_health(m: metrics.Metrics, backend: Backend) -> Health:
 
 def create_app(m: metrics.Metrics, backend: Backend | None = None) -> FastAPI:
     backend = backend or Backend()
+    # its own generator, not the random module's: served on a thread inside a test process, the
+    # module's global state is shared with every other thread (hypothesis checks it did not move)
+    rng = random.Random()
     downloads = m.counter("ebook_downloads_total", "eBooks downloaded", ["format"])
     searches = m.histogram(
         "search_duration_seconds",
@@ -75,10 +78,10 @@ def create_app(m: metrics.Metrics, backend: Backend | None = None) -> FastAPI:
     @api.get("/search")
     @metrics.timed(searches, outcome_label="outcome")
     async def search(q: str = "") -> dict[str, object]:
-        await asyncio.sleep(random.uniform(0.001, 0.03))
+        await asyncio.sleep(rng.uniform(0.001, 0.03))
         if q == "crash" or backend.broken:
             raise RuntimeError("search backend failed")
-        return {"query": q, "hits": random.randint(0, 20)}
+        return {"query": q, "hits": rng.randint(0, 20)}
 
     @api.post("/faults/search")
     async def search_fault(broken: bool = True) -> dict[str, bool]:
