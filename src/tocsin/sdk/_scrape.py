@@ -20,7 +20,16 @@ from typing import Protocol
 
 from prometheus_client import CollectorRegistry
 
-__all__ = ["ScrapeHook", "has_hooks", "hooks_for", "refresh", "refresh_sync", "register", "unregister"]
+__all__ = [
+    "ScrapeHook",
+    "has_hooks",
+    "hooks_for",
+    "refresh",
+    "refresh_sync",
+    "register",
+    "unregister",
+    "wait_limit",
+]
 
 _log = logging.getLogger("tocsin.sdk.exposition")
 
@@ -69,12 +78,31 @@ def hooks_for(registry: CollectorRegistry, *, merged: bool) -> list[ScrapeHook]:
     return [h for h in list(_hooks) if merged or h.registry is registry]
 
 
-async def refresh(hooks: list[ScrapeHook]) -> None:
-    """Run ``hooks`` concurrently on the running loop, each bounded; never raises (a scrape must answer)."""
+def _wait(hooks: list[ScrapeHook], limit: float | None) -> float:
+    bound = max(h.refresh_bound for h in hooks)
+    return bound if limit is None else max(0.0, min(bound, limit))
+
+
+def wait_limit(scrape_timeout_header: str | None) -> float | None:
+    """How long a scrape may wait for refreshes, from Prometheus' ``X-Prometheus-Scrape-Timeout-Seconds``:
+    half of it, so that the page still reaches Prometheus in time when a dependency hangs (the runs
+    go on and the next scrape shows their result). ``None``: no such header, wait the hooks' bound."""
+    if not scrape_timeout_header:
+        return None
+    try:
+        seconds = float(scrape_timeout_header)
+    except ValueError:
+        return None
+    return seconds / 2 if seconds > 0 else None
+
+
+async def refresh(hooks: list[ScrapeHook], limit: float | None = None) -> None:
+    """Run ``hooks`` concurrently on the running loop, each bounded (and all by ``limit`` seconds when
+    given); never raises (a scrape must answer)."""
     if not hooks:
         return
     try:
-        async with asyncio.timeout(max(h.refresh_bound for h in hooks)):
+        async with asyncio.timeout(_wait(hooks, limit)):
             results = await asyncio.gather(*(h.refresh() for h in hooks), return_exceptions=True)
     except TimeoutError:
         _log.warning("tocsin: refreshing metrics before a scrape took too long; rendering without it")
@@ -84,7 +112,7 @@ async def refresh(hooks: list[ScrapeHook]) -> None:
             _log.error("tocsin: refreshing metrics before a scrape failed", exc_info=result)
 
 
-def refresh_sync(hooks: list[ScrapeHook]) -> None:
+def refresh_sync(hooks: list[ScrapeHook], limit: float | None = None) -> None:
     """:func:`refresh` for sync front ends; skipped (values stay as they are) on a thread running a loop,
     which waiting would block."""
     if not hooks:
@@ -107,7 +135,7 @@ def refresh_sync(hooks: list[ScrapeHook]) -> None:
             futures.append(future)
     if not futures:
         return
-    done, late = wait(futures, timeout=max(h.refresh_bound for h in hooks))
+    done, late = wait(futures, timeout=_wait(hooks, limit))
     for future in late:
         future.cancel()  # stops waiting only: the checks' own runs are shielded and bounded
     if late:

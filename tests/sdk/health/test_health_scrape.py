@@ -11,6 +11,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -88,17 +89,22 @@ async def test_scrapes_under_a_hung_dependency_answer_in_time_and_leave_nothing(
     wsgi = make_wsgi_app(registry)
     server = start_metrics_server(0, registry=registry)
     transport = httpx.ASGITransport(app=asgi)  # type: ignore[arg-type]
+    pool = ThreadPoolExecutor(
+        1, thread_name_prefix="test-scraper"
+    )  # the test's own thread, made before counting
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
 
             async def asgi_page() -> str:
                 return (await client.get("/metrics")).text
 
+            loop = asyncio.get_running_loop()
+
             async def wsgi_page() -> str:
-                return await asyncio.to_thread(_wsgi_get, wsgi)
+                return await loop.run_in_executor(pool, _wsgi_get, wsgi)
 
             async def server_page() -> str:
-                return (await asyncio.to_thread(httpx.get, server.url, timeout=10)).text
+                return (await loop.run_in_executor(pool, lambda: httpx.get(server.url, timeout=10))).text
 
             scrapers = {"asgi": asgi_page, "wsgi": wsgi_page, "standalone": server_page}
             for scrape in scrapers.values():  # warm-up: the runner's loop thread, the server's render threads
@@ -114,6 +120,7 @@ async def test_scrapes_under_a_hung_dependency_answer_in_time_and_leave_nothing(
             assert {t for t in threading.enumerate() if t.is_alive()} - threads == set()
             assert len(asyncio.all_tasks()) == tasks
     finally:
+        pool.shutdown()
         server.close()
         health.close()
 
@@ -190,4 +197,48 @@ def test_unauthorised_scrapes_run_no_check() -> None:
         assert calls == [1]
     finally:
         del os.environ["TOCSIN_TEST_SCRAPE_TOKEN"]
+        health.close()
+
+
+@pytest.mark.anyio
+async def test_a_hung_check_never_makes_prometheus_scrape_time_out(silent_port: int) -> None:
+    """Prometheus says its scrape timeout (``X-Prometheus-Scrape-Timeout-Seconds``): a scrape waits at
+    most half of it, so with a 3 s check against a hung database and a 1 s scrape timeout the page
+    still comes in time; the run goes on, and a later scrape shows its 0."""
+    registry = CollectorRegistry()
+    hung = checks.sql("orders-db", f"postgresql+asyncpg://app@127.0.0.1:{silent_port}/db")
+    health = Health(
+        [hung], live=[], timeout=3, cache_ttl=0, refresh_min_interval=60, metrics=_metrics(registry)
+    )
+    headers = {"X-Prometheus-Scrape-Timeout-Seconds": "1"}
+    wsgi = make_wsgi_app(registry)
+    server = start_metrics_server(0, registry=registry)
+    transport = httpx.ASGITransport(app=make_asgi_app(registry))  # type: ignore[arg-type]
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+            def wsgi_page() -> str:
+                from werkzeug.test import Client
+
+                return Client(wsgi).get("/metrics", headers=headers).get_data(as_text=True)  # type: ignore[arg-type]
+
+            async def scrapes() -> list[str]:
+                return [
+                    (await client.get("/metrics", headers=headers)).text,
+                    await asyncio.to_thread(wsgi_page),
+                    (await asyncio.to_thread(httpx.get, server.url, headers=headers, timeout=10)).text,
+                ]
+
+            started = time.monotonic()
+            await scrapes()  # the first starts the run; each waits at most 0.5 s
+            assert time.monotonic() - started < 3  # three scrapes, none waited for the 3 s check
+            deadline = time.monotonic() + 3 + MARGIN + 3
+            while time.monotonic() < deadline:
+                pages = await scrapes()
+                if all(_up(p).get("orders-db") == 0 for p in pages):
+                    break
+            assert [_up(p).get("orders-db") for p in pages] == [0, 0, 0]
+            await health.check("ready")  # joins the run the ASGI scrape left on this loop, which ends with it
+    finally:
+        server.close()
         health.close()

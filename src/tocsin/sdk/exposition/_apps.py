@@ -38,6 +38,7 @@ def make_wsgi_app(
             accept=environ.get("HTTP_ACCEPT"),
             accept_encoding=environ.get("HTTP_ACCEPT_ENCODING"),
             query_string=environ.get("QUERY_STRING", ""),
+            scrape_timeout=environ.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"),
         )
         start_response(response.status_line, response.headers)
         return [response.body]
@@ -74,7 +75,8 @@ class _MetricsASGIApp:
 
         method, authorization = scope.get("method", "GET"), _header(scope, b"authorization")
         if self.exposition.refreshes and self.exposition.refused(method, authorization) is None:
-            await self.exposition.refresh()  # health checks run on this loop, never blocking it
+            # health checks run on this loop, never blocking it
+            await self.exposition.refresh(_header(scope, b"x-prometheus-scrape-timeout-seconds"))
         response = await to_thread.run_sync(
             lambda: self.exposition.respond(
                 method,

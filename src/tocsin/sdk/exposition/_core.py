@@ -125,13 +125,17 @@ class Exposition:
         """Whether a scrape of this exposition has anything to refresh before rendering."""
         return bool(self._hooks())
 
-    async def refresh(self) -> None:
-        """Refresh what a scrape refreshes, on the running event loop (bounded; never raises)."""
-        await _scrape.refresh(self._hooks())
+    async def refresh(self, scrape_timeout: str | None = None) -> None:
+        """Refresh what a scrape refreshes, on the running event loop (bounded; never raises).
 
-    def refresh_sync(self) -> None:
+        ``scrape_timeout``: Prometheus' ``X-Prometheus-Scrape-Timeout-Seconds`` header; the wait
+        is then at most half of it, so a hung dependency never makes the scrape itself time out.
+        """
+        await _scrape.refresh(self._hooks(), _scrape.wait_limit(scrape_timeout))
+
+    def refresh_sync(self, scrape_timeout: str | None = None) -> None:
         """:meth:`refresh` from sync code, waiting on the hooks' own loop threads (bounded; never raises)."""
-        _scrape.refresh_sync(self._hooks())
+        _scrape.refresh_sync(self._hooks(), _scrape.wait_limit(scrape_timeout))
 
     def _source(self) -> CollectorRegistry:
         path = self._merged_path()
@@ -153,6 +157,7 @@ class Exposition:
         accept: str | None = None,
         accept_encoding: str | None = None,
         query_string: str = "",
+        scrape_timeout: str | None = None,
         refresh: bool = True,
     ) -> MetricsResponse:
         """Answer one request for the metrics page (``refresh=False``: the caller awaited :meth:`refresh`)."""
@@ -160,7 +165,7 @@ class Exposition:
         if refused is not None:
             return refused
         if refresh:
-            self.refresh_sync()
+            self.refresh_sync(scrape_timeout)
         source: Any = self._source()
         names = parse_qs(query_string).get("name[]") if query_string else None
         if names:

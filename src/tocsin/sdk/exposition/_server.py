@@ -10,8 +10,9 @@ and started one thread per connection with no deadline: of 200 simultaneous scra
 
 - one selector thread does all socket I/O (backlog 1024, non-blocking sockets);
 - at most ``render_threads`` threads render (prometheus_client's encoders), and requests that are
-  identical (method, credentials, Accept, Accept-Encoding, query) and arrive while a render for them
-  is running share its result: 200 scrapes at once cost a handful of renders, not 200;
+  identical (method, credentials, Accept, Accept-Encoding, query, Prometheus' scrape timeout) and
+  arrive while a render for them is running share its result: 200 scrapes at once cost a handful of
+  renders, not 200;
 - every connection has a deadline: ``head_timeout`` for a request head once its first byte came,
   ``idle_timeout`` between keep-alive requests, ``write_timeout`` for a reader that stops reading;
 - at most ``max_connections`` are open; a new one beyond that closes the longest-idle one, else the

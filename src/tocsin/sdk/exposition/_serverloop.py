@@ -47,7 +47,8 @@ class ServerLimits:
     render_threads: int = 2
 
 
-_RenderKey = tuple[str, str | None, str | None, str | None, str]
+# method, authorization, accept, accept-encoding, query, X-Prometheus-Scrape-Timeout-Seconds
+_RenderKey = tuple[str, str | None, str | None, str | None, str, str | None]
 
 
 class _Conn:
@@ -320,7 +321,7 @@ class _Server:
         path, _, query = request.target.partition("?")
         route = self.routes.get(_normalised(path))
         if route is not None:  # an extra path: rendered on the pool, never shared between requests
-            key_: _RenderKey = ("route", str(id(conn)), path, None, "")
+            key_: _RenderKey = ("route", str(id(conn)), path, None, "", None)
             conn.state, conn.key = _RENDER, key_
             conn.deadline = time.monotonic() + self.limits.render_timeout
             self.inflight[key_] = [conn]
@@ -330,7 +331,15 @@ class _Server:
             self._respond(conn, _plain(404, "not found\n"))
             return
         h = request.headers
-        key = (request.method, h.get("authorization"), h.get("accept"), h.get("accept-encoding"), query)
+        timeout = h.get("x-prometheus-scrape-timeout-seconds")
+        key = (
+            request.method,
+            h.get("authorization"),
+            h.get("accept"),
+            h.get("accept-encoding"),
+            query,
+            timeout,
+        )
         conn.state, conn.key = _RENDER, key
         conn.deadline = time.monotonic() + self.limits.render_timeout
         waiting = self.inflight.get(key)
@@ -343,7 +352,7 @@ class _Server:
     # --- rendering (pool threads) ---------------------------------------------------------------------
 
     def _render(self, key: _RenderKey) -> None:
-        method, authorization, accept, accept_encoding, query = key
+        method, authorization, accept, accept_encoding, query, scrape_timeout = key
         try:
             response = self.exposition.respond(
                 method,
@@ -351,6 +360,7 @@ class _Server:
                 accept=accept,
                 accept_encoding=accept_encoding,
                 query_string=query,
+                scrape_timeout=scrape_timeout,
             )
         except Exception:  # a collector of the app raised: its traceback is the app's to see
             _log.exception("tocsin: rendering /metrics failed")

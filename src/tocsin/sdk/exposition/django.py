@@ -44,6 +44,7 @@ def make_metrics_view(
             accept=meta.get("HTTP_ACCEPT"),
             accept_encoding=meta.get("HTTP_ACCEPT_ENCODING"),
             query_string=meta.get("QUERY_STRING", ""),
+            scrape_timeout=meta.get("HTTP_X_PROMETHEUS_SCRAPE_TIMEOUT_SECONDS"),
         )
         response = HttpResponse(answer.body, status=answer.status)
         for name, value in answer.headers:
