@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tocsin.sdk.exposition import make_wsgi_app
+from tocsin.sdk.health import Health, checks
 from tocsin.sdk.metrics import Identity, Metrics
 
 m = Metrics(
@@ -18,6 +19,17 @@ requests = m.counter("requests_total", "Requests served", ["route"])
 latency = m.histogram("request_duration_seconds", "Time to answer", ["route"], buckets=(0.001, 0.01, 0.1))
 live_workers = m.gauge("workers", "Workers alive", multiprocess_mode="livesum")
 live_workers.set(1)
+
+# No probe ever reaches /health here: the scrapes alone keep the gauge current. The database is
+# "down" while the file named by MP_TEST_DATABASE_DOWN exists.
+down_flag = os.environ.get("MP_TEST_DATABASE_DOWN", "")
+health = Health(
+    [checks.custom("database", lambda: not (down_flag and os.path.exists(down_flag)))],
+    live=[],
+    cache_ttl=0,
+    refresh_min_interval=0,
+    metrics=m,
+)
 
 metrics_page = make_wsgi_app()
 work_requests = requests.labels("/work")

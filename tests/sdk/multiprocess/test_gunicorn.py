@@ -90,6 +90,7 @@ def gunicorn(tmp_path: Path) -> Iterator[Gunicorn]:
     log = tmp_path / "gunicorn.log"
     env = {k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(HERE)])
+    env["MP_TEST_DATABASE_DOWN"] = str(tmp_path / "database-down")
     with log.open("wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", str(config), "--error-logfile", "-", "gunicorn_app:app"],
@@ -165,3 +166,23 @@ def test_scrape_is_consistent_whichever_worker_serves_it(gunicorn: Gunicorn) -> 
     totals = {gunicorn.scrape()["mp_requests_total"] for _ in range(12)}
     assert totals == {400.0}
     assert time.monotonic() - started < 10
+
+
+def test_scrapes_alone_keep_the_health_gauge_current_as_one_series(
+    gunicorn: Gunicorn, tmp_path: Path
+) -> None:
+    """No probe: the worker answering each scrape runs the check first; the page has one series for it
+    (not one per worker), with what that worker just saw."""
+
+    def database_up() -> list[float]:
+        page = httpx.get(gunicorn.url + "/metrics", timeout=10).text
+        families = text_string_to_metric_families(page)
+        samples = [s for f in families for s in f.samples if s.name == "tocsin_health_check_up"]
+        assert all(s.labels["check"] == "database" and "pid" not in s.labels for s in samples), samples
+        return [s.value for s in samples]
+
+    assert {tuple(database_up()) for _ in range(12)} == {(1.0,)}
+    (tmp_path / "database-down").touch()
+    assert {tuple(database_up()) for _ in range(12)} == {(0.0,)}
+    (tmp_path / "database-down").unlink()
+    assert {tuple(database_up()) for _ in range(12)} == {(1.0,)}
