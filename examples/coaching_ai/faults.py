@@ -22,8 +22,6 @@ import base64
 import contextlib
 import itertools
 import json
-import os
-import signal
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,17 +32,10 @@ import httpx
 import jwt
 import psutil
 
-from .._faults import run, stop
+from .._faults import run, stop, suspended, until_stopped
 from .store import connect, dsn
 
 __all__ = ["FAULTS", "main"]
-
-
-def _until_stopped(every: float = 0.5, step: Callable[[], None] | None = None) -> None:
-    while not stop.is_set():
-        if step is not None:
-            step()
-        stop.wait(every)
 
 
 @contextlib.contextmanager
@@ -60,17 +51,17 @@ def _llm_behaviour(args: argparse.Namespace, **changes: Any) -> Iterator[None]:
 
 def openai_slow(args: argparse.Namespace) -> None:
     with _llm_behaviour(args, latency=4.0):
-        _until_stopped()
+        until_stopped()
 
 
 def openai_quota(args: argparse.Namespace) -> None:
     with _llm_behaviour(args, error_rate=1.0, error_status=429):
-        _until_stopped()
+        until_stopped()
 
 
 def token_spike(args: argparse.Namespace) -> None:
     with _llm_behaviour(args, completion_factor=400):
-        _until_stopped()
+        until_stopped()
 
 
 def _forged() -> Iterator[tuple[str, dict[str, str] | None]]:
@@ -109,7 +100,7 @@ def auth_burst(args: argparse.Namespace) -> None:
                 client.get("/api/v1/profile", headers={**source, **(headers or {})})
 
     with ThreadPoolExecutor(4) as pool:
-        _until_stopped(1 / 6, lambda: pool.submit(one))
+        until_stopped(1 / 6, lambda: pool.submit(one))
 
 
 def botched_migration(args: argparse.Namespace) -> None:
@@ -117,7 +108,7 @@ def botched_migration(args: argparse.Namespace) -> None:
         conn.execute("ALTER TABLE coach_workout RENAME TO coach_workout_v2")
         print("renamed coach_workout to coach_workout_v2", flush=True)
         try:
-            _until_stopped()
+            until_stopped()
         finally:
             conn.execute("ALTER TABLE coach_workout_v2 RENAME TO coach_workout")
 
@@ -148,14 +139,7 @@ def _listening(port: int) -> int:
 
 
 def fastapi_frozen(args: argparse.Namespace) -> None:
-    pid = _listening(args.ai_port)
-    os.kill(pid, signal.SIGSTOP)
-    print(f"stopped the AI service {pid} (SIGSTOP)", flush=True)
-    try:
-        _until_stopped()
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
+    suspended(_listening(args.ai_port), "the AI service")
 
 
 FAULTS: dict[str, Callable[[argparse.Namespace], None]] = {
@@ -177,16 +161,14 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ai-port", type=int, default=8000, help="the AI service's port")
 
 
+def _prepare(args: argparse.Namespace) -> None:
+    args.dsn = dsn(args.db)
+
+
 def main(argv: list[str] | None = None) -> int:
-    def with_dsn(fault: Callable[[argparse.Namespace], None]) -> Callable[[argparse.Namespace], None]:
-        def apply(args: argparse.Namespace) -> None:
-            args.dsn = dsn(args.db)
-            fault(args)
-
-        return apply
-
-    faults = {name: with_dsn(fault) for name, fault in FAULTS.items()}
-    return run(faults, "python -m examples.coaching_ai.faults", __doc__, argv, options=_options)
+    return run(
+        FAULTS, "python -m examples.coaching_ai.faults", __doc__, argv, options=_options, prepare=_prepare
+    )
 
 
 if __name__ == "__main__":

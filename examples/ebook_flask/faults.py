@@ -30,30 +30,21 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
+from .._faults import run, until_stopped
 from .store import dsn, libpq_connect, redis_acl_set_enabled, set_connections_allowed
 
 __all__ = ["FAULTS", "main"]
 
-_stop = threading.Event()
 #: four of the 20 books the traffic reads most (traffic.POPULAR, 85 % of the reads): some 14 % of
 #: the book reads fail, well over 10 a minute, while the cache still answers most of the others
 BROKEN = range(1, 5)
-
-
-def _until_stopped(every: float = 0.5, step: Callable[[], None] | None = None) -> None:
-    while not _stop.is_set():
-        if step is not None:
-            step()
-        _stop.wait(every)
 
 
 def corrupt_manifests(args: argparse.Namespace) -> None:
@@ -67,7 +58,7 @@ def corrupt_manifests(args: argparse.Namespace) -> None:
         admin.delete(*(f"{args.prefix}:book:{n}" for n in BROKEN))
         print(f"truncated the manifests of books {BROKEN.start}-{BROKEN.stop - 1}", flush=True)
         try:
-            _until_stopped()
+            until_stopped()
         finally:
             with conn.transaction():
                 for book_id, manifest in saved:
@@ -87,7 +78,7 @@ def _slow_progress(args: argparse.Namespace, seconds: float) -> None:
         )
         print(f"every reading-position write now waits {seconds} s", flush=True)
         try:
-            _until_stopped()
+            until_stopped()
         finally:
             conn.execute("DROP TRIGGER IF EXISTS fault_slow_progress ON reading_progress")
             conn.execute("DROP FUNCTION IF EXISTS fault_slow_progress()")
@@ -105,7 +96,7 @@ def db_down(args: argparse.Namespace) -> None:
     set_connections_allowed(args.url, False)
     print(f"database {args.db} refuses connections", flush=True)
     try:
-        _until_stopped()
+        until_stopped()
     finally:
         set_connections_allowed(args.url, True)
 
@@ -115,7 +106,7 @@ def redis_down(args: argparse.Namespace) -> None:
     redis_acl_set_enabled(host, int(port), args.redis_user, False)
     print(f"Redis user {args.redis_user} switched off", flush=True)
     try:
-        _until_stopped()
+        until_stopped()
     finally:
         redis_acl_set_enabled(host, int(port), args.redis_user, True)
 
@@ -133,7 +124,7 @@ def credential_stuffing(args: argparse.Namespace) -> None:
                 except httpx.HTTPError:
                     pass
 
-        _until_stopped(1.0, attempt)
+        until_stopped(1.0, attempt)
 
 
 def frontend_errors(args: argparse.Namespace) -> None:
@@ -148,7 +139,7 @@ def frontend_errors(args: argparse.Namespace) -> None:
             except httpx.HTTPError:
                 pass
 
-        _until_stopped(0.5, report)
+        until_stopped(0.5, report)
 
 
 def volume_full(args: argparse.Namespace) -> None:
@@ -169,7 +160,7 @@ def volume_full(args: argparse.Namespace) -> None:
             os.fsync(out.fileno())
         usage = shutil.disk_usage(volume)
         print(f"{volume}: {usage.free / usage.total:.0%} free", flush=True)
-        _until_stopped()
+        until_stopped()
     finally:
         subprocess.run(["umount", str(volume)], check=False)
         image.unlink(missing_ok=True)
@@ -184,7 +175,7 @@ def workers_hung(args: argparse.Namespace) -> None:
         worker.suspend()
     print(f"gunicorn workers {', '.join(str(w.pid) for w in workers)} hung (SIGSTOP)", flush=True)
     try:
-        _until_stopped()
+        until_stopped()
     finally:
         # not SIGCONT: the requests they hold would finish with the hang's seconds in their duration;
         # killed, they are never recorded, and the master's child_exit folds their metrics files
@@ -206,10 +197,7 @@ FAULTS: dict[str, Callable[[argparse.Namespace], None]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.ebook_flask.faults", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("fault", choices=sorted(FAULTS))
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default="tocsin_ebook_flask", help="the database name")
     parser.add_argument("--port", type=int, default=5000, help="the app's port")
     parser.add_argument("--redis", default="127.0.0.1:6379")
@@ -217,12 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", default="ebook")
     parser.add_argument("--state-dir", type=Path, default=Path("state"), help="serve's (gunicorn.pid)")
     parser.add_argument("--volume", type=Path, default=Path("state/volume"), help="volume-full's mount point")
-    args = parser.parse_args(argv)
+
+
+def _prepare(args: argparse.Namespace) -> None:
     args.url = dsn(args.db)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: _stop.set())
-    FAULTS[args.fault](args)
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(
+        FAULTS, "python -m examples.ebook_flask.faults", __doc__, argv, options=_options, prepare=_prepare
+    )
 
 
 if __name__ == "__main__":

@@ -25,11 +25,9 @@ import asyncio
 import contextlib
 import itertools
 import json
-import os
 import random
 import resource
 import secrets
-import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -39,19 +37,12 @@ from pathlib import Path
 import httpx
 import websockets
 
-from .._faults import Fault, run, stop
+from .._faults import Fault, run, stop, suspended, until_stopped
 from .catalogue import BASELINES
 from .store import connect
 from .traffic import records
 
 __all__ = ["FAULTS", "main"]
-
-
-def _until_stopped(every: float, step: Callable[[], None] | None = None) -> None:
-    while not stop.is_set():
-        if step is not None:
-            step()
-        stop.wait(every)
 
 
 def _client(args: argparse.Namespace, client: str | None) -> httpx.Client:
@@ -83,7 +74,7 @@ def bad_data(args: argparse.Namespace) -> None:
                     broken[i % len(broken)](record)
             _post(http, "coral", batch)
 
-        _until_stopped(1 / 3, burst)
+        until_stopped(1 / 3, burst)
 
 
 def store_failing(args: argparse.Namespace) -> None:
@@ -101,7 +92,7 @@ def store_failing(args: argparse.Namespace) -> None:
         )
         print("kpi_record refuses aurora's rows", flush=True)
         try:
-            _until_stopped(0.5)
+            until_stopped(0.5)
         finally:
             conn.execute("DROP TRIGGER IF EXISTS kpi_refuse_aurora ON kpi_record")
             conn.execute("DROP FUNCTION IF EXISTS kpi_refuse_aurora()")
@@ -117,7 +108,7 @@ def metric_spikes(args: argparse.Namespace) -> None:
             batch = [{"metric": "revenue", "value": round(base * rng.uniform(19, 21), 2), "period": period}]
             _post(http, "blaze", batch)
 
-        _until_stopped(0.5, spike)
+        until_stopped(0.5, spike)
 
 
 def _ws_url(args: argparse.Namespace, client: str) -> str:
@@ -172,7 +163,7 @@ def api_abuse(args: argparse.Namespace) -> None:
                 with contextlib.suppress(httpx.HTTPError):
                     http.get("/api/insights")
 
-        _until_stopped(0.2, hammer)
+        until_stopped(0.2, hammer)
 
 
 def key_guessing(args: argparse.Namespace) -> None:
@@ -182,7 +173,7 @@ def key_guessing(args: argparse.Namespace) -> None:
             with contextlib.suppress(httpx.HTTPError):
                 http.get("/api/insights", headers={"X-API-Key": secrets.token_urlsafe(24)})
 
-        _until_stopped(1 / 3, guess)
+        until_stopped(1 / 3, guess)
 
 
 def intrusion(args: argparse.Namespace) -> None:
@@ -199,18 +190,12 @@ def intrusion(args: argparse.Namespace) -> None:
             with contextlib.suppress(httpx.HTTPError):
                 http.get(path, params=params)
 
-        _until_stopped(0.5, probe)
+        until_stopped(0.5, probe)
 
 
 def _hang(args: argparse.Namespace, process: str) -> None:
     pid = int((args.state_dir / f"{process}.pid").read_text(encoding="utf-8").strip())
-    os.kill(pid, signal.SIGSTOP)
-    print(f"stopped the {process} process {pid} (SIGSTOP)", flush=True)
-    try:
-        _until_stopped(0.5)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
+    suspended(pid, f"the {process} process")
 
 
 FAULTS: dict[str, Fault] = {

@@ -22,24 +22,15 @@ import contextlib
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .._faults import run, suspended, until_stopped
 from .store import connect, dsn
 from .traffic import new_order
 
 __all__ = ["FAULTS", "main"]
-
-_stop = threading.Event()
-
-
-def _until_stopped(every: float = 0.5, step: Callable[[], None] | None = None) -> None:
-    while not _stop.is_set():
-        if step is not None:
-            step()
-        _stop.wait(every)
 
 
 def _watch_pid(state_dir: Path) -> int:
@@ -53,14 +44,7 @@ def watch_killed(args: argparse.Namespace) -> None:
 
 
 def watch_hung(args: argparse.Namespace) -> None:
-    pid = _watch_pid(args.state_dir)
-    os.kill(pid, signal.SIGSTOP)
-    print(f"stopped the watch process {pid} (SIGSTOP)", flush=True)
-    try:
-        _until_stopped()
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
+    suspended(_watch_pid(args.state_dir), "the watch process")
 
 
 def connections_dropped(args: argparse.Namespace) -> None:
@@ -72,7 +56,7 @@ def connections_dropped(args: argparse.Namespace) -> None:
                 "WHERE datname = current_database() AND application_name = 'archiver-watch'"
             )
 
-        _until_stopped(0.5, drop)
+        until_stopped(0.5, drop)
 
 
 def _slow_inserts(args: argparse.Namespace, application: str, seconds: float) -> None:
@@ -90,7 +74,7 @@ def _slow_inserts(args: argparse.Namespace, application: str, seconds: float) ->
         )
         print(f"archive inserts of {application} now take {seconds} s more", flush=True)
         try:
-            _until_stopped()
+            until_stopped()
         finally:
             conn.execute(f"DROP TRIGGER IF EXISTS {name} ON historique")
             conn.execute(f"DROP FUNCTION IF EXISTS {name}()")
@@ -120,7 +104,7 @@ def _bad_imports(args: argparse.Namespace, make: Callable[..., None], share: flo
                 else:
                     new_order(conn, n, status="livrée", source="import", token=token)
 
-        _until_stopped(0.5, burst)
+        until_stopped(0.5, burst)
 
 
 def addresses_missing(args: argparse.Namespace) -> None:
@@ -140,7 +124,7 @@ def addresses_missing(args: argparse.Namespace) -> None:
                 )
                 conn.execute("UPDATE commande SET status = 'livrée' WHERE id = %s", (order_id,))
 
-        _until_stopped(0.5, burst)
+        until_stopped(0.5, burst)
 
 
 def partner_replay(args: argparse.Namespace) -> None:
@@ -167,7 +151,7 @@ def logs_full(args: argparse.Namespace) -> None:
                 out.write(block)
     print(f"wrote {len(files)} x {args.megabytes} MB into {args.log_dir}", flush=True)
     try:
-        _until_stopped()
+        until_stopped()
     finally:
         for path in files:
             with contextlib.suppress(FileNotFoundError):
@@ -187,20 +171,21 @@ FAULTS: dict[str, Callable[[argparse.Namespace], None]] = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m examples.order_archiver.faults", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    parser.add_argument("fault", choices=sorted(FAULTS))
+def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", required=True, help="the database name")
     parser.add_argument("--state-dir", type=Path, default=Path("state"))
     parser.add_argument("--log-dir", type=Path, default=Path("logs"))
     parser.add_argument("--megabytes", type=int, default=9, help="logs-full: size of each file")
-    args = parser.parse_args(argv)
+
+
+def _prepare(args: argparse.Namespace) -> None:
     args.dsn = dsn(args.db)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: _stop.set())
-    FAULTS[args.fault](args)
-    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(
+        FAULTS, "python -m examples.order_archiver.faults", __doc__, argv, options=_options, prepare=_prepare
+    )
 
 
 if __name__ == "__main__":
