@@ -34,6 +34,17 @@ def best_of(fn: Callable[[], float], repeats: int = 5) -> float:
     return statistics.median(fn() for _ in range(repeats))
 
 
+def counter_registry(series: int = 200) -> Any:
+    """A registry holding one counter with ``series`` label sets (a typical small app's page)."""
+    from prometheus_client import CollectorRegistry, Counter
+
+    registry = CollectorRegistry()
+    counter = Counter("bench", "x", ["route"], registry=registry)
+    for i in range(series):
+        counter.labels(f"/r/{i}").inc(i)
+    return registry
+
+
 def write_results(name: str, results: dict[str, Any]) -> Path:
     """Write ``benchmarks/results/<name>.json`` (with the machine facts) and return its path."""
     RESULTS.mkdir(parents=True, exist_ok=True)

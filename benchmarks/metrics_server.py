@@ -21,25 +21,17 @@ from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from _common import write_results
-from prometheus_client import CollectorRegistry, Counter, start_http_server
+from _common import counter_registry, write_results
+from prometheus_client import start_http_server
 
 from tocsin.sdk.exposition import start_metrics_server
 
 SCRAPES = 200
 
 
-def _registry() -> CollectorRegistry:
-    registry = CollectorRegistry()
-    counter = Counter("bench", "x", ["route"], registry=registry)
-    for i in range(200):
-        counter.labels(f"/r/{i}").inc(i)
-    return registry
-
-
 @contextmanager
 def _tocsin() -> Iterator[int]:
-    with start_metrics_server(0, registry=_registry()) as server:
+    with start_metrics_server(0, registry=counter_registry()) as server:
         yield server.port
 
 
@@ -48,7 +40,7 @@ def _prometheus_client() -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    server, thread = start_http_server(port, addr="127.0.0.1", registry=_registry())
+    server, thread = start_http_server(port, addr="127.0.0.1", registry=counter_registry())
     try:
         yield port
     finally:

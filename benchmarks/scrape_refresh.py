@@ -16,22 +16,13 @@ import statistics
 import time
 from collections.abc import Callable
 
-from _common import write_results
-from prometheus_client import CollectorRegistry, Counter
+from _common import counter_registry, write_results
 
 from tocsin.sdk.exposition import Exposition
 from tocsin.sdk.health import Health, checks
 from tocsin.sdk.metrics import Metrics
 
 ROUNDS, CALLS = 11, 100
-
-
-def _registry() -> CollectorRegistry:
-    registry = CollectorRegistry()
-    counter = Counter("bench", "x", ["route"], registry=registry)
-    for i in range(200):
-        counter.labels(f"/r/{i}").inc(i)
-    return registry
 
 
 def _per_call(fn: Callable[[], object]) -> float:
@@ -50,7 +41,7 @@ def _rounds(variants: dict[str, Callable[[], object]]) -> dict[str, float]:
 
 
 def main() -> None:
-    bare, skipped, cached = _registry(), _registry(), _registry()
+    bare, skipped, cached = counter_registry(), counter_registry(), counter_registry()
     plain = Exposition(bare)
     loop = asyncio.new_event_loop()
     render: Callable[[], object] = lambda: plain.respond(refresh=False)  # noqa: E731

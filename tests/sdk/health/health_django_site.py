@@ -6,15 +6,10 @@ from __future__ import annotations
 import json
 import sys
 
-from django.conf import settings
+from tests._django_site import configure
 
-settings.configure(
-    DEBUG=False,
-    ROOT_URLCONF=__name__,
-    ALLOWED_HOSTS=["127.0.0.1"],
-    SECRET_KEY="django-test-site-key-not-used-for-anything",
-    MIDDLEWARE=[],
-    INSTALLED_APPS=[],
+configure(
+    __name__,
     DATABASES={
         "default": {
             "ENGINE": "django.db.backends.postgresql",
@@ -26,10 +21,6 @@ settings.configure(
         }
     },
 )
-
-import django  # noqa: E402
-
-django.setup()
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from tests.sdk.health.health_sites import build  # noqa: E402

@@ -5,20 +5,9 @@ from __future__ import annotations
 
 import sys
 
-from django.conf import settings
+from tests._django_site import configure
 
-settings.configure(
-    DEBUG=False,
-    ROOT_URLCONF=__name__,
-    ALLOWED_HOSTS=["127.0.0.1"],
-    SECRET_KEY="django-test-site-key-not-used-for-anything",
-    MIDDLEWARE=[],
-    INSTALLED_APPS=[],
-)
-
-import django  # noqa: E402
-
-django.setup()
+configure(__name__)
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 from django.urls import path  # noqa: E402
