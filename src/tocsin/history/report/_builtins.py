@@ -29,7 +29,8 @@ Builtin = Callable[[Context], Awaitable[Section | None]]
 #: the built-ins that read tocsin's HTTP metrics (and so need the applications' prefixes)
 HTTP_BUILTINS = frozenset({"traffic", "errors", "latency"})
 _HTTP_SUFFIX = "http_requests_total"
-_HTTP_NAME = re.compile(r"\bhttp_request(?:s_total|_duration_seconds_bucket)\b(?:\{([^}]*)\})?")
+#: a metric name of tocsin's HTTP middleware in a query, with its label matchers if it has any
+_HTTP_NAME = re.compile(r"\b(http_request\w*)(?:\{([^}]*)\})?")
 
 
 def configured_http_prefixes(value: object) -> tuple[str, ...] | None:
@@ -69,14 +70,15 @@ def _http(ctx: Context, query: str) -> str:
     """``query`` reading the ``http_request*`` metrics under every prefix of ``ctx.http_prefixes``:
     plain names for one prefix (readable queries), a ``__name__`` regex for several."""
     prefixes = ctx.http_prefixes
+    if prefixes == ("",):
+        return query
     if len(prefixes) == 1:
-        return query.replace("http_request", f"{prefixes[0]}_http_request") if prefixes[0] else query
+        return _HTTP_NAME.sub(lambda m: f"{prefixes[0]}_{m.group(0)}", query)
     alternatives = "|".join(f"{p}_" if p else "" for p in prefixes)
 
     def selector(m: re.Match[str]) -> str:
-        name = m.group(0).split("{", 1)[0]
-        matchers = f",{m.group(1)}" if m.group(1) else ""
-        return f'{{__name__=~"(?:{alternatives}){name}"{matchers}}}'
+        matchers = f",{m.group(2)}" if m.group(2) else ""
+        return f'{{__name__=~"(?:{alternatives}){m.group(1)}"{matchers}}}'
 
     return _HTTP_NAME.sub(selector, query)
 
