@@ -66,6 +66,17 @@ def _fake_process_file(directory: Path, pid: int, value: float) -> None:
     table.close()
 
 
+def test_a_file_another_process_is_still_creating_is_passed_over(tmp_path: Path) -> None:
+    """prometheus_client creates a process file empty and sizes it a moment later; a scrape in that
+    moment must merge the others, not fail (seen as a 500 under gunicorn when a worker's first health
+    result made its gauge file while another scrape read the directory)."""
+    run_writers(tmp_path, [1])
+    before = merged(MultiProcessCollector(path=tmp_path, constant_labels_from=None).collect())
+    (tmp_path / "gauge_mostrecent_424242.db").touch()
+    after = merged(MultiProcessCollector(path=tmp_path, constant_labels_from=None).collect())
+    assert after == before
+
+
 def test_concurrent_compactions_lose_nothing(tmp_path: Path) -> None:
     pids = list(range(4_000_001, 4_000_041))  # above pid_max: no such process
     for pid in pids:

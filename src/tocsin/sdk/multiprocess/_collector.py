@@ -1,10 +1,12 @@
 """The collector a multiprocess ``/metrics`` serves: all process files, merged, with constant labels.
 
 It reuses prometheus_client's merge (exact sums for counters and histograms,
-gauge modes as documented there) and adds two things: it reads under the
-shared directory lock, so a scrape never sees a compaction half done, and it
-stamps the constant labels of tocsin metrics (``Metrics(constant_labels=True)``),
-which the per-process files do not record.
+gauge modes as documented there) and adds three things: it reads under the
+shared directory lock, so a scrape never sees a compaction half done; it passes
+over a file another process is still creating (empty for an instant, which
+prometheus_client's merge cannot read); and it stamps the constant labels of
+tocsin metrics (``Metrics(constant_labels=True)``), which the per-process files
+do not record.
 """
 
 from __future__ import annotations
@@ -77,7 +79,10 @@ class MultiProcessCollector:
         from prometheus_client.multiprocess import MultiProcessCollector as _Merger
 
         with directory_lock(self._path, shared=True):
-            files = glob.glob(os.path.join(self._path, "*.db"))
+            # a file another process is creating is empty for a moment (prometheus_client opens it,
+            # then sizes it): it holds no value yet, and its merge would raise (a 500 for the scrape);
+            # files are never shrunk back to 0, and compaction, which deletes, waits for this lock
+            files = [f for f in glob.glob(os.path.join(self._path, "*.db")) if os.path.getsize(f) > 0]
             families = list(_Merger.merge(files, accumulate=True))  # type: ignore[no-untyped-call]
         stamps = constant_labels_of(self._labels_source)
         if stamps:
