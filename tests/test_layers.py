@@ -24,6 +24,7 @@ LAYER = {
     "tocsin.errors": "shared",
     "tocsin.ports": "shared",
     "tocsin.durations": "shared",
+    "tocsin.signals": "shared",
     "tocsin.sdk": "sdk",
     "tocsin.testing": "testing",
     "tocsin.logwatch": "logwatch",

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from tocsin.errors import StackError, TocsinError
+from tocsin.signals import on_signals
 from tocsin.stack._http import HTTPFailure, request
 from tocsin.stack._liveness import Liveness, Prober
 from tocsin.stack._portcheck import ensure_ports_free, explain_bind_failure
@@ -518,8 +519,7 @@ class Supervisor:
         stop = stop or threading.Event()
         previous = {}
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                previous[sig] = signal.signal(sig, lambda *_: stop.set())
+            previous = on_signals(stop.set, (signal.SIGINT, signal.SIGTERM))  # never stop.set() in a handler
         try:
             try:
                 self.start()
