@@ -22,6 +22,8 @@ import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 
+from tocsin.signals import on_signals
+
 __all__ = ["Fault", "run", "stop", "suspended", "until_stopped"]
 
 Fault = Callable[[argparse.Namespace], None]
@@ -69,7 +71,6 @@ def run(
     args = parser.parse_args(argv)
     if prepare is not None:
         prepare(args)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    on_signals(stop.set, (signal.SIGTERM, signal.SIGINT))
     faults[args.fault](args)
     return 0

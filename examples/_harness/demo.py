@@ -18,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
+from tocsin.signals import on_signals
+
 from .run import ROOT, ExampleRun, HarnessError, scenario_path
 from .scenario import expand, load_scenario
 
@@ -73,8 +75,7 @@ def run_demo(name: str, state_dir: Path | None = None, *, any_ports: bool = Fals
     state_dir = (state_dir or default_state_dir(name)).resolve()
     stop = threading.Event()
     # Ctrl-C and SIGTERM only ask for a stop; the clean-up then runs undisturbed
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    on_signals(stop.set, (signal.SIGINT, signal.SIGTERM))
     run = ExampleRun.prepare(name, state_dir, usual_ports=not any_ports, run_id="demo")
     (state_dir / RUN_FILE).write_text(json.dumps(run.values, indent=1) + "\n", encoding="utf-8")
     print(f"tocsin demo {name}: {run.scenario.title} (seed {run.scenario.seed}); starting…", flush=True)

@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx
 
+from tocsin.signals import on_signals
+
 from .store import PASSWORD, USERS
 
 __all__ = ["main", "streamlit_visit"]
@@ -155,7 +157,7 @@ class Traffic:
 
 def main(django: str, ai: str, ui: str) -> int:
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    on_signals(stop.set, (signal.SIGTERM,))
     try:
         Traffic(django, ai, ui).run(stop)
     except KeyboardInterrupt:

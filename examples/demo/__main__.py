@@ -36,6 +36,7 @@ from tocsin.sdk import metrics
 from tocsin.sdk.exposition import make_asgi_app
 from tocsin.sdk.health.asgi import HealthMiddleware
 from tocsin.sdk.http import PrometheusMiddleware
+from tocsin.signals import on_signals
 
 from .app import Backend, create_app, create_health
 
@@ -172,8 +173,7 @@ def main() -> int:
     stop = threading.Event()
     # Ctrl-C and SIGTERM only ask for a stop; the clean-up below then runs undisturbed
     # (a second Ctrl-C must not interrupt it half-way and leave the stack behind).
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
+    on_signals(stop.set, (signal.SIGINT, signal.SIGTERM))
 
     server, server_thread = start_app(ports["app"])
     threading.Thread(target=traffic, args=(f"http://127.0.0.1:{ports['app']}", stop), daemon=True).start()

@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 
+from tocsin.signals import on_signals
+
 from .store import READER_PASSWORD
 
 __all__ = ["main"]
@@ -107,8 +109,7 @@ def _load_balancer(base: str) -> None:
 
 
 def main(base: str, readers: int) -> int:
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: _stop.set())
+    on_signals(_stop.set, (signal.SIGTERM, signal.SIGINT))
     threads = [threading.Thread(target=_reader, args=(base, n), daemon=True) for n in range(1, readers + 1)]
     threads.append(threading.Thread(target=_load_balancer, args=(base,), daemon=True))
     for thread in threads:

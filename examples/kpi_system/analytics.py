@@ -37,6 +37,7 @@ from tocsin.sdk import metrics
 from tocsin.sdk.health import Health, checks
 from tocsin.sdk.logging import get_logger
 from tocsin.sdk.packs import Analytics, Etl, serve
+from tocsin.signals import on_signals
 
 from .catalogue import LOWER_IS_BETTER, METRICS, MODELS
 from .detection import WINDOW, Finding, detect
@@ -241,8 +242,7 @@ def main(schema: str, port: int, every: float, state_dir: Path) -> int:
     server = serve(port, health=health)  # details (observed values, errors) only with TOCSIN_HEALTH_TOKEN
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "analytics.pid").write_text(f"{os.getpid()}\n", encoding="utf-8")
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: worker.stopping.set())
+    on_signals(worker.stopping.set, (signal.SIGTERM, signal.SIGINT))
     log.info("analytics_started", metrics=server.url, health=server.health_url, every=every)
     try:
         worker.run()

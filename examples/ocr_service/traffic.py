@@ -23,6 +23,8 @@ from collections import deque
 import httpx
 import redis
 
+from tocsin.signals import on_signals
+
 from .documents import TYPES, draw
 
 __all__ = ["main"]
@@ -32,8 +34,7 @@ NEW_EVERY = (0, 3, 6)  # of each 10 uploads, these are new pages: 30 %
 
 def main(base_url: str, client: redis.Redis, prefix: str, rate: float) -> int:
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    on_signals(stop.set, (signal.SIGTERM, signal.SIGINT))
     recent: deque[tuple[str, bytes, bool]] = deque(maxlen=30)  # (type, page, drawn degraded)
     pages = itertools.count(int(time.time()) % 10**6 * 100)  # new pages stay new across restarts
     degraded = False

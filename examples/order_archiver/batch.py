@@ -27,6 +27,7 @@ from prometheus_client import CollectorRegistry
 
 from tocsin.sdk.metrics import Metrics
 from tocsin.sdk.packs import Jobs, Pushgateway
+from tocsin.signals import on_signals
 
 from .archiver import Outcome, archive_order
 from .store import connect
@@ -94,8 +95,7 @@ def cron(argv: Sequence[str], every: float, log: logging.Logger) -> int:
     import threading
 
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
+    on_signals(stop.set, (signal.SIGTERM, signal.SIGINT))
     log.info("⏰ Batch runs every %.0f s: %s", every, " ".join(argv))
     started = time.monotonic()
     while not stop.is_set():

@@ -28,6 +28,8 @@ from typing import Any
 
 import psycopg
 
+from tocsin.signals import on_signals
+
 from .store import connect
 
 __all__ = ["CLIENTS", "DEFECT_EVERY", "Traffic", "background_defect", "new_order", "seed_clients"]
@@ -160,8 +162,7 @@ class Traffic:
 
 def main(database: str, rate: float, import_rate: float) -> int:
     traffic = Traffic(database, rate=rate, import_rate=import_rate)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: traffic.stop.set())
+    on_signals(traffic.stop.set, (signal.SIGTERM, signal.SIGINT))
     while not traffic.stop.is_set():
         try:
             traffic.run()

@@ -27,6 +27,7 @@ import psycopg
 from tocsin.sdk import metrics
 from tocsin.sdk.health import Health, checks
 from tocsin.sdk.packs import JobRun, Jobs, Stream, serve
+from tocsin.signals import on_signals
 
 from .archiver import Outcome, archive_order
 from .store import CHANNEL, connect, load_token, save_token
@@ -194,8 +195,7 @@ def main(database: str, port: int, log: logging.Logger, state_dir: Path) -> int:
         ],
     )
     server = serve(port, health=health)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: watcher.stop())
+    on_signals(watcher.stop, (signal.SIGTERM, signal.SIGINT))
     log.info("🚀 Watch mode: metrics on %s, health on %s", server.url, server.health_url)
     try:
         watcher.run()
