@@ -15,12 +15,12 @@ import resource
 import signal
 import threading
 from pathlib import Path
-from types import FrameType
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, start_http_server
 
 from tocsin.errors import SpecError, TocsinError, UsageError
+from tocsin.signals import on_signals
 
 from ._args import DEFAULT_PORT, add_watch_arguments, watch_options
 from ._say import say, say_plain
@@ -113,12 +113,8 @@ def _follow(
     engines = ", ".join(f"{k}={v}" for k, v in watcher.engines.items())
     say(f"following {len(watcher.sources)} source(s), engines {engines}")
 
-    def _stop(_signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop)
-        signal.signal(signal.SIGINT, _stop)
+        on_signals(stop.set, (signal.SIGTERM, signal.SIGINT))  # never stop.set() inside a handler
     try:
         while not stop.is_set():
             progressed = watcher.poll()
